@@ -1,6 +1,6 @@
 // The one description of Ordinal's resources. `stacks/` builds CloudFormation
 // from it and `local/` builds the emulated stack from it, so the two cannot
-// drift (test/topology.infra.test.ts compares it with the synthesized template).
+// drift (test/stacks.infra.test.ts compares it with the synthesized template).
 
 export type KeyType = "string" | "number";
 

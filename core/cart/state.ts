@@ -1,0 +1,57 @@
+import type { Message } from "../decider.js";
+
+export interface CartLine {
+  readonly sku: string;
+  readonly quantity: number;
+  /** Integer cents. */
+  readonly unitPrice: number;
+}
+
+export type CartState =
+  | { readonly status: "empty" }
+  | { readonly status: "open"; readonly owner: string; readonly items: readonly CartLine[] }
+  | { readonly status: "closed"; readonly owner: string; readonly items: readonly CartLine[]; readonly total: number };
+
+export type CartEvent =
+  | Message<"CartOpened", { readonly owner: string }>
+  | Message<"ItemAdded", CartLine>
+  | Message<"ItemRemoved", { readonly sku: string; readonly quantity: number }>
+  | Message<"CartClosed", { readonly total: number }>;
+
+export const initialState: CartState = { status: "empty" };
+
+export const totalOf = (items: readonly CartLine[]): number =>
+  items.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
+
+const addLine = (items: readonly CartLine[], added: CartLine): CartLine[] => {
+  const existing = items.find((line) => line.sku === added.sku);
+  if (!existing) return [...items, added];
+  // The latest price applies to the whole line, as a shop's price list would.
+  return items.map((line) =>
+    line.sku === added.sku ? { sku: line.sku, quantity: line.quantity + added.quantity, unitPrice: added.unitPrice } : line,
+  );
+};
+
+const removeLine = (items: readonly CartLine[], sku: string, quantity: number): CartLine[] =>
+  items.flatMap((line) => {
+    if (line.sku !== sku) return [line];
+    const left = line.quantity - quantity;
+    return left > 0 ? [{ ...line, quantity: left }] : [];
+  });
+
+export const evolve = (state: CartState, event: CartEvent): CartState => {
+  switch (event.type) {
+    case "CartOpened":
+      return { status: "open", owner: event.data.owner, items: [] };
+    case "ItemAdded":
+      return state.status === "open" ? { ...state, items: addLine(state.items, event.data) } : state;
+    case "ItemRemoved":
+      return state.status === "open" ? { ...state, items: removeLine(state.items, event.data.sku, event.data.quantity) } : state;
+    case "CartClosed":
+      return state.status === "open" ? { status: "closed", owner: state.owner, items: state.items, total: event.data.total } : state;
+    default: {
+      const _exhaustive: never = event;
+      return state;
+    }
+  }
+};

@@ -1,0 +1,78 @@
+import { z } from "zod";
+import type { AnyMicroservice } from "./decider.js";
+import { ValidationError, type FieldIssue } from "./errors.js";
+
+// Tells a missing field from a wrong-typed one.
+const required = (rule: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : rule) });
+
+// Aggregate ids end up in keys and URLs (`cart:c-42`, `/carts/c-42`), so keep them plain.
+const aggregateId = z
+  .string(required("must be a string"))
+  .regex(/^[A-Za-z0-9._-]{1,128}$/, "must be 1-128 characters of letters, digits, '.', '_' or '-'");
+
+const text = (rule = "must be a string") => z.string(required(rule)).min(1, "must be a non-empty string");
+
+const envelopeSchema = z.strictObject({
+  type: text(),
+  command: text(),
+  aggregateId,
+  id: z.union(
+    [z.string().min(1).max(128), z.number().int().nonnegative()],
+    required("must be a string of 1-128 characters or a non-negative integer"),
+  ),
+  timestamp: z.number("must be a number: milliseconds since the epoch").int("must be an integer").nonnegative().optional(),
+  user: text().max(128),
+  payload: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).default({}),
+});
+
+/** A command as a client sends it, after validation. */
+export interface CommandEnvelope {
+  readonly type: string;
+  readonly command: string;
+  readonly aggregateId: string;
+  readonly id: string | number;
+  readonly timestamp?: number;
+  readonly user: string;
+  readonly payload: Record<string, unknown>;
+}
+
+export const issuesOf = (error: z.ZodError, prefix = ""): FieldIssue[] =>
+  error.issues.flatMap((issue) => {
+    const at = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+    if (issue.code === "unrecognized_keys")
+      return issue.keys.map((key) => ({ field: [at, key].filter(Boolean).join("."), rule: "is not a known field" }));
+    return [{ field: at, rule: issue.message }];
+  });
+
+const describe = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value);
+
+/**
+ * Validates everything a command needs before anything is written: the
+ * envelope, the microservice, the command name and the payload's schema.
+ */
+export const parseEnvelope = (
+  body: unknown,
+  microservices: Readonly<Record<string, AnyMicroservice>>,
+): { envelope: CommandEnvelope; microservice: AnyMicroservice } => {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new ValidationError([{ field: "", rule: `the body must be a JSON object, not ${describe(body)}` }]);
+  const parsed = envelopeSchema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
+  const envelope = parsed.data;
+  const microservice = microservices[envelope.type];
+  if (!microservice)
+    throw new ValidationError([
+      { field: "type", rule: `unknown microservice '${envelope.type}'; known: ${Object.keys(microservices).join(", ")}` },
+    ]);
+  const schema = microservice.commands[envelope.command];
+  if (!schema)
+    throw new ValidationError([
+      {
+        field: "command",
+        rule: `unknown command '${envelope.command}' for ${microservice.name}; known: ${Object.keys(microservice.commands).join(", ")}`,
+      },
+    ]);
+  const payload = schema.safeParse(envelope.payload);
+  if (!payload.success) throw new ValidationError(issuesOf(payload.error, "payload"));
+  return { envelope: { ...envelope, payload: payload.data }, microservice };
+};

@@ -1,0 +1,43 @@
+// One taxonomy of errors the API can answer with, and the one place that maps
+// them to HTTP status codes.
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `payload.quantity`. */
+  readonly field: string;
+  /** The rule it broke, in words. */
+  readonly rule: string;
+}
+
+export class ValidationError extends Error {
+  constructor(readonly issues: readonly FieldIssue[]) {
+    super(issues.map((issue) => (issue.field ? `${issue.field}: ${issue.rule}` : issue.rule)).join("; "));
+  }
+}
+
+export class PayloadTooLargeError extends Error {}
+export class NotFoundError extends Error {}
+export class MethodNotAllowedError extends Error {
+  constructor(message: string, readonly allowed: readonly string[]) {
+    super(message);
+  }
+}
+
+export interface HttpAnswer {
+  readonly statusCode: number;
+  readonly body: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+}
+
+export const toHttp = (error: unknown): HttpAnswer => {
+  if (error instanceof ValidationError)
+    return { statusCode: 400, body: { error: "ValidationError", message: error.message, issues: error.issues } };
+  if (error instanceof PayloadTooLargeError) return { statusCode: 413, body: { error: "PayloadTooLarge", message: error.message } };
+  if (error instanceof NotFoundError) return { statusCode: 404, body: { error: "NotFound", message: error.message } };
+  if (error instanceof MethodNotAllowedError)
+    return {
+      statusCode: 405,
+      body: { error: "MethodNotAllowed", message: error.message },
+      headers: { allow: error.allowed.join(", ") },
+    };
+  return { statusCode: 500, body: { error: "InternalError", message: "internal error" } };
+};

@@ -1,0 +1,67 @@
+// The items Ordinal keeps, one interface per table.
+
+/** A command as the commands table's stream delivers it (the counter item's new image). */
+export interface CommandRecord {
+  readonly key: string;
+  readonly seq: number;
+  readonly type: string;
+  readonly command: string;
+  readonly aggregateId: string;
+  readonly id: string | number;
+  readonly user: string;
+  /** When the command is for: the client's `timestamp`, else when the API received it. */
+  readonly occurredAt: number;
+  readonly receivedAt: number;
+  readonly payload: Record<string, unknown>;
+}
+
+export interface EventRecord {
+  readonly streamId: string;
+  readonly version: number;
+  readonly type: string;
+  readonly data: unknown;
+  /** `streamId#version`: stable across retries, so downstream can de-duplicate on it. */
+  readonly eventId: string;
+  readonly microservice: string;
+  readonly aggregateId: string;
+  readonly commandKey: string;
+  readonly commandSeq: number;
+  readonly commandId: string | number;
+  readonly user: string;
+  readonly occurredAt: number;
+  readonly recordedAt: number;
+}
+
+export interface SnapshotRecord {
+  readonly streamId: string;
+  readonly version: number;
+  /** The microservice's schemaVersion the state was written with. */
+  readonly schemaVersion: number;
+  /** The last command seq (of the aggregate's one command key) applied: the sequencer's checkpoint. */
+  readonly lastSeq: number;
+  readonly state: unknown;
+  readonly updatedAt: number;
+}
+
+export type OutcomeStatus = "accepted" | "rejected" | "duplicate";
+
+export interface OutcomeRecord {
+  readonly key: string;
+  readonly seq: number;
+  readonly status: OutcomeStatus;
+  readonly streamId: string;
+  readonly commandId: string | number;
+  readonly command: string;
+  readonly user: string;
+  readonly events?: readonly { readonly version: number; readonly type: string; readonly data: unknown }[];
+  readonly reason?: string;
+  readonly message?: string;
+  readonly original?: { readonly key: string; readonly seq: number };
+  readonly recordedAt: number;
+}
+
+export interface RequestRecord {
+  readonly requestKey: string;
+  readonly key: string;
+  readonly seq: number;
+}

@@ -1,0 +1,50 @@
+// The local failure destination: batches whose retries are spent, kept whole in
+// a table of the same DynamoDB Local (on AWS, an SQS queue gets the batch's
+// location), so nothing is dropped and a person can inspect and redrive them.
+import { CreateTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ParkedBatch } from "./stream-poller.js";
+
+export interface FailureDestination {
+  park(batch: ParkedBatch): Promise<void>;
+  list(): Promise<ParkedBatch[]>;
+}
+
+export const dynamoFailureDestination = async (
+  client: DynamoDBClient,
+  db: DynamoDBDocumentClient,
+  table: string,
+  destination: string,
+): Promise<FailureDestination> => {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [
+          { AttributeName: "destination", AttributeType: "S" },
+          { AttributeName: "id", AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: "destination", KeyType: "HASH" },
+          { AttributeName: "id", KeyType: "RANGE" },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  return {
+    async park(batch) {
+      // The id comes from the records, so parking the same batch twice keeps one copy.
+      const first = batch.records[0]?.dynamodb?.SequenceNumber ?? "empty";
+      await db.send(new PutCommand({ TableName: table, Item: { destination, id: `${batch.shardId}#${first}`, ...batch, parkedAt: new Date().toISOString() } }));
+    },
+    async list() {
+      const { Items } = await db.send(
+        new QueryCommand({ TableName: table, KeyConditionExpression: "destination = :d", ExpressionAttributeValues: { ":d": destination } }),
+      );
+      return (Items ?? []) as unknown as ParkedBatch[];
+    },
+  };
+};

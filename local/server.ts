@@ -1,0 +1,83 @@
+// The API Gateway part of the local stack: HTTP requests become the same
+// APIGatewayProxyEventV2 the Lambda handlers receive on AWS.
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { matchRoute } from "../core/routing.js";
+import type { HttpHandler } from "../functions/http.js";
+
+/** API Gateway's own payload limit; handlers enforce their smaller ones. */
+const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+
+const readBody = (request: IncomingMessage): Promise<Buffer | "too-large"> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= GATEWAY_MAX_BYTES) chunks.push(chunk);
+    });
+    request.on("end", () => resolve(size > GATEWAY_MAX_BYTES ? "too-large" : Buffer.concat(chunks)));
+    request.on("error", reject);
+  });
+
+const toEvent = (request: IncomingMessage, url: URL, body: Buffer, routeKey: string, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 => {
+  const query = Object.fromEntries(url.searchParams);
+  return {
+    version: "2.0",
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : (v ?? "")])),
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    pathParameters,
+    body: body.length ? body.toString("utf8") : undefined,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: "local",
+      apiId: "local",
+      domainName: url.host,
+      domainPrefix: "local",
+      http: { method: request.method ?? "GET", path: url.pathname, protocol: "HTTP/1.1", sourceIp: request.socket.remoteAddress ?? "", userAgent: request.headers["user-agent"] ?? "" },
+      requestId: `${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      routeKey,
+      stage: "$default",
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+  };
+};
+
+/** Serves the topology's routes with the given handlers (by handler path) and the fallback for the rest. */
+export const startServer = (
+  port: number,
+  handlers: Readonly<Record<string, HttpHandler>>,
+  fallback: HttpHandler,
+): Promise<{ server: Server; port: number }> => {
+  const server = createServer(async (request, response) => {
+    const send = (status: number, headers: Record<string, string>, body: string) => {
+      response.writeHead(status, headers);
+      response.end(body);
+    };
+    try {
+      const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "localhost"}`);
+      const body = await readBody(request);
+      if (body === "too-large")
+        return send(413, { "content-type": "application/json" }, JSON.stringify({ error: "PayloadTooLarge", message: "request too large" }));
+      const match = matchRoute(request.method ?? "GET", url.pathname);
+      const handler = match.kind === "route" ? handlers[match.route.handler] : fallback;
+      if (!handler) throw new Error(`no local handler for ${match.kind === "route" ? match.route.handler : "fallback"}`);
+      const routeKey = match.kind === "route" ? `${match.route.method} ${match.route.path}` : "$default";
+      const result = await handler(toEvent(request, url, body, routeKey, match.kind === "route" ? match.pathParameters : undefined));
+      send(result.statusCode ?? 200, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])), typeof result.body === "string" ? result.body : "");
+    } catch (error) {
+      send(500, { "content-type": "application/json" }, JSON.stringify({ error: "InternalError", message: String(error) }));
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === "object" && address ? address.port : port });
+    });
+  });
+};
