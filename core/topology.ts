@@ -84,6 +84,8 @@ export const routes: readonly RouteSpec[] = [
   { method: "GET", path: "/commands/{key}/{seq}", handler: "functions/outcome.handler", tables: { outcomes: "read", commands: "read" } },
   { method: "GET", path: "/carts/{cartId}", handler: "functions/cart.handler", tables: { snapshots: "read" } },
   { method: "GET", path: "/streams/{streamId}/events", handler: "functions/events.handler", tables: { events: "read" } },
+  { method: "GET", path: "/streams/{streamId}/state", handler: "functions/state.handler", tables: { snapshots: "read", events: "read" } },
+  { method: "GET", path: "/accounts/{accountId}", handler: "functions/account.handler", tables: { snapshots: "read", events: "read" } },
   { method: "GET", path: "/health", handler: "functions/health.handler", tables: {} },
 ];
 

@@ -26,3 +26,10 @@ export const apiDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): ApiDeps =>
   clock: Date.now,
   endpoints: { dynamodb: env.DYNAMODB_ENDPOINT ?? `https://dynamodb.${env.AWS_REGION ?? "us-east-1"}.amazonaws.com` },
 });
+
+/** A microservice the deployment must serve; its absence is a wiring error, not a client's. */
+export const microserviceOf = (deps: Pick<ApiDeps, "microservices">, name: string): AnyMicroservice => {
+  const microservice = deps.microservices[name];
+  if (!microservice) throw new Error(`microservice '${name}' is not registered`);
+  return microservice;
+};
