@@ -20,8 +20,8 @@ const envelopeSchema = z.strictObject({
     [z.string().min(1).max(128), z.number().int().nonnegative()],
     required("must be a string of 1-128 characters or a non-negative integer"),
   ),
-  timestamp: z.number("must be a number: milliseconds since the epoch").int("must be an integer").nonnegative().optional(),
-  user: text().max(128),
+  timestamp: z.number("must be a number: milliseconds since the epoch").int("must be an integer").nonnegative("must not be negative").optional(),
+  user: text().max(128, "must be at most 128 characters"),
   payload: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).default({}),
 });
 
