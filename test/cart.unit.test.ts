@@ -1,0 +1,271 @@
+// The cart's rules as specifications, and the envelope every command arrives in.
+import { describe, expect, it } from "vitest";
+import { cart, type CartCommand, type CartEvent } from "../core/cart/index.js";
+import { parseEnvelope } from "../core/envelope.js";
+import { ValidationError, type FieldIssue } from "../core/errors.js";
+import type { AnyMicroservice } from "../core/decider.js";
+import { deciderSpec } from "./support/decider-spec.js";
+
+const { given } = deciderSpec(cart, { now: 1_700_000_000_000, user: "alice", aggregateId: "c-1" });
+
+const openCart: CartCommand = { type: "OpenCart", data: {} };
+const addItem = (sku: string, quantity: number, unitPrice: number): CartCommand => ({
+  type: "AddItem",
+  data: { sku, quantity, unitPrice },
+});
+const removeItem = (sku: string, quantity?: number): CartCommand => ({
+  type: "RemoveItem",
+  data: quantity === undefined ? { sku } : { sku, quantity },
+});
+const closeCart: CartCommand = { type: "CloseCart", data: {} };
+
+const cartOpened = (owner: string): CartEvent => ({ type: "CartOpened", data: { owner } });
+const itemAdded = (sku: string, quantity: number, unitPrice: number): CartEvent => ({
+  type: "ItemAdded",
+  data: { sku, quantity, unitPrice },
+});
+const itemRemoved = (sku: string, quantity: number): CartEvent => ({ type: "ItemRemoved", data: { sku, quantity } });
+const cartClosed = (total: number): CartEvent => ({ type: "CartClosed", data: { total } });
+
+const opened = [cartOpened("alice")];
+const closed = [cartOpened("alice"), itemAdded("apple", 1, 100), cartClosed(100)];
+
+describe("cart: OpenCart", () => {
+  it("opens an empty cart, owned by the user who opened it", () => {
+    given([]).when(openCart).then([cartOpened("alice")]);
+    given([]).when(openCart, { user: "bob" }).then([cartOpened("bob")]);
+    given([]).when(openCart, { user: "bob" }).thenState({ status: "open", owner: "bob", items: [] });
+  });
+
+  it("opens a cart only once", () => {
+    given(opened).when(openCart).thenRejects("CartAlreadyOpened");
+    given(closed).when(openCart).thenRejects("CartAlreadyOpened");
+  });
+});
+
+describe("cart: AddItem", () => {
+  it("adds a line to an open cart", () => {
+    given(opened).when(addItem("apple", 2, 150)).then([itemAdded("apple", 2, 150)]);
+    given(opened)
+      .when(addItem("apple", 2, 150))
+      .thenState({ status: "open", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150 }] });
+  });
+
+  it("merges the quantity of a sku already in the cart, at the latest price", () => {
+    given([...opened, itemAdded("apple", 2, 150), itemAdded("pear", 1, 90)])
+      .when(addItem("apple", 3, 120))
+      .thenState({
+        status: "open",
+        owner: "alice",
+        items: [
+          { sku: "apple", quantity: 5, unitPrice: 120 },
+          { sku: "pear", quantity: 1, unitPrice: 90 },
+        ],
+      });
+  });
+
+  it("keeps the owner when another user adds items", () => {
+    given(opened)
+      .when(addItem("apple", 1, 100), { user: "bob" })
+      .thenState({ status: "open", owner: "alice", items: [{ sku: "apple", quantity: 1, unitPrice: 100 }] });
+  });
+
+  it("adds only while the cart is open", () => {
+    given([]).when(addItem("apple", 1, 100)).thenRejects("CartNotOpened");
+    given(closed).when(addItem("apple", 1, 100)).thenRejects("CartClosed");
+  });
+});
+
+describe("cart: RemoveItem", () => {
+  const holding = [...opened, itemAdded("apple", 3, 100), itemAdded("pear", 1, 90)];
+
+  it("removes part of a line", () => {
+    given(holding).when(removeItem("apple", 2)).then([itemRemoved("apple", 2)]);
+    given(holding)
+      .when(removeItem("apple", 2))
+      .thenState({
+        status: "open",
+        owner: "alice",
+        items: [
+          { sku: "apple", quantity: 1, unitPrice: 100 },
+          { sku: "pear", quantity: 1, unitPrice: 90 },
+        ],
+      });
+  });
+
+  it("removes the whole line when no quantity is given", () => {
+    given(holding).when(removeItem("apple")).then([itemRemoved("apple", 3)]);
+    given(holding)
+      .when(removeItem("apple"))
+      .thenState({ status: "open", owner: "alice", items: [{ sku: "pear", quantity: 1, unitPrice: 90 }] });
+  });
+
+  it("removes the whole line when the quantity is all of it", () => {
+    given(holding)
+      .when(removeItem("apple", 3))
+      .thenState({ status: "open", owner: "alice", items: [{ sku: "pear", quantity: 1, unitPrice: 90 }] });
+  });
+
+  it("counts merged additions as one line", () => {
+    given([...holding, itemAdded("apple", 2, 100)]).when(removeItem("apple", 5)).then([itemRemoved("apple", 5)]);
+  });
+
+  it("removes only an item that is in the cart", () => {
+    given(holding).when(removeItem("plum", 1)).thenRejects("ItemNotInCart");
+    given([...holding, itemRemoved("pear", 1)]).when(removeItem("pear")).thenRejects("ItemNotInCart");
+  });
+
+  it("removes no more than the cart holds", () => {
+    given(holding).when(removeItem("apple", 4)).thenRejects("NotEnoughInCart");
+    given([...holding, itemRemoved("apple", 1)]).when(removeItem("apple", 3)).thenRejects("NotEnoughInCart");
+  });
+
+  it("removes only while the cart is open", () => {
+    given([]).when(removeItem("apple", 1)).thenRejects("CartNotOpened");
+    given(closed).when(removeItem("apple", 1)).thenRejects("CartClosed");
+  });
+});
+
+describe("cart: CloseCart", () => {
+  it("records the total, in cents, of what the cart holds", () => {
+    given([...opened, itemAdded("apple", 2, 150), itemAdded("pear", 1, 90), itemAdded("apple", 1, 120), itemRemoved("pear", 1)])
+      .when(closeCart)
+      .then([cartClosed(360)]);
+    given(opened).when(closeCart).then([cartClosed(0)]);
+  });
+
+  it("keeps the lines, the owner and the total in the closed state", () => {
+    given([...opened, itemAdded("apple", 2, 150)])
+      .when(closeCart)
+      .thenState({ status: "closed", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150 }], total: 300 });
+  });
+
+  it("closes only an open cart", () => {
+    given([]).when(closeCart).thenRejects("CartNotOpened");
+    given(closed).when(closeCart).thenRejects("CartClosed");
+  });
+});
+
+describe("parseEnvelope", () => {
+  const microservices: Record<string, AnyMicroservice> = { cart: cart as unknown as AnyMicroservice };
+  const valid = {
+    type: "cart",
+    command: "AddItem",
+    aggregateId: "c-42",
+    id: "req-1",
+    user: "alice",
+    payload: { sku: "apple", quantity: 2, unitPrice: 150 },
+  };
+
+  const issuesOf = (body: unknown): readonly FieldIssue[] => {
+    try {
+      parseEnvelope(body, microservices);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      return (error as ValidationError).issues;
+    }
+    throw new Error("expected a ValidationError");
+  };
+
+  const without = (field: keyof typeof valid) => Object.fromEntries(Object.entries(valid).filter(([name]) => name !== field));
+
+  it("accepts a valid command and returns it with its microservice", () => {
+    const { envelope, microservice } = parseEnvelope({ ...valid, id: 17, timestamp: 1_700_000_000_000 }, microservices);
+
+    expect(microservice.name).toBe("cart");
+    expect(envelope).toEqual({ ...valid, id: 17, timestamp: 1_700_000_000_000 });
+  });
+
+  it("defaults a missing payload to an empty object", () => {
+    const { envelope } = parseEnvelope({ ...without("payload"), command: "OpenCart" }, microservices);
+
+    expect(envelope.payload).toEqual({});
+  });
+
+  it.each([
+    [null, "null"],
+    [[valid], "an array"],
+    ["cart", "string"],
+    [42, "number"],
+  ])("refuses a body that is not an object: %j", (body, kind) => {
+    expect(issuesOf(body)).toEqual([{ field: "", rule: `the body must be a JSON object, not ${kind}` }]);
+  });
+
+  it.each(["type", "command", "aggregateId", "id", "user"] as const)("names a missing %s as required", (field) => {
+    expect(issuesOf(without(field))).toEqual([{ field, rule: "is required" }]);
+  });
+
+  it.each([
+    ["type", 1, "must be a string"],
+    ["command", ["AddItem"], "must be a string"],
+    ["user", 7, "must be a string"],
+    ["aggregateId", 42, "must be a string"],
+    ["id", true, "must be a string of 1-128 characters or a non-negative integer"],
+    ["timestamp", "yesterday", "must be a number: milliseconds since the epoch"],
+    ["timestamp", 1.5, "must be an integer"],
+    ["payload", ["apple"], "must be a JSON object"],
+  ])("names %s when it has the wrong type (%j)", (field, value, rule) => {
+    expect(issuesOf({ ...valid, [field]: value })).toEqual([{ field, rule }]);
+  });
+
+  it.each([
+    ["timestamp", -1, "must not be negative"],
+    ["user", "", "must be a non-empty string"],
+    ["user", "x".repeat(129), "must be at most 128 characters"],
+    ["type", "", "must be a non-empty string"],
+    ["command", "", "must be a non-empty string"],
+  ])("names %s when it is out of range (%j)", (field, value, rule) => {
+    expect(issuesOf({ ...valid, [field]: value })).toEqual([{ field, rule }]);
+  });
+
+  it.each([-1, "", "x".repeat(129)])("names id when it is out of range (%j)", (id) => {
+    expect(issuesOf({ ...valid, id })).toEqual([{ field: "id", rule: expect.stringMatching(/\S/) }]);
+  });
+
+  it.each(["", "c 42", "cart:c-42", "c/42", "x".repeat(129)])("refuses the aggregate id %j", (aggregateId) => {
+    expect(issuesOf({ ...valid, aggregateId })).toEqual([
+      { field: "aggregateId", rule: "must be 1-128 characters of letters, digits, '.', '_' or '-'" },
+    ]);
+  });
+
+  it("names every bad field at once", () => {
+    const fields = issuesOf({ type: "cart", command: 3, id: "req-1" }).map((issue) => issue.field);
+
+    expect(fields.sort()).toEqual(["aggregateId", "command", "user"]);
+  });
+
+  it("refuses an unknown microservice, listing the known ones", () => {
+    expect(issuesOf({ ...valid, type: "order" })).toEqual([{ field: "type", rule: "unknown microservice 'order'; known: cart" }]);
+  });
+
+  it("refuses an unknown command, listing the microservice's commands", () => {
+    expect(issuesOf({ ...valid, command: "Checkout" })).toEqual([
+      { field: "command", rule: "unknown command 'Checkout' for cart; known: OpenCart, AddItem, RemoveItem, CloseCart" },
+    ]);
+  });
+
+  it.each([
+    [{ sku: "apple", quantity: 0, unitPrice: 150 }, "payload.quantity"],
+    [{ sku: "apple", quantity: 2.5, unitPrice: 150 }, "payload.quantity"],
+    [{ sku: "apple", quantity: "2", unitPrice: 150 }, "payload.quantity"],
+    [{ sku: "", quantity: 2, unitPrice: 150 }, "payload.sku"],
+    [{ quantity: 2, unitPrice: 150 }, "payload.sku"],
+    [{ sku: "apple", quantity: 2, unitPrice: -1 }, "payload.unitPrice"],
+  ])("names the payload field that breaks the command's schema: %j", (payload, field) => {
+    const issues = issuesOf({ ...valid, payload });
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toEqual({ field, rule: expect.stringMatching(/\S/) });
+  });
+
+  it("refuses unknown fields, in the envelope and in the payload", () => {
+    expect(issuesOf({ ...valid, color: "red" })).toEqual([{ field: "color", rule: "is not a known field" }]);
+    expect(issuesOf({ ...valid, payload: { ...valid.payload, color: "red" } })).toEqual([
+      { field: "payload.color", rule: "is not a known field" },
+    ]);
+  });
+
+  it("puts field and rule in the error message", () => {
+    expect(() => parseEnvelope(without("user"), microservices)).toThrow("user: is required");
+  });
+});

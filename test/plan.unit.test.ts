@@ -1,0 +1,391 @@
+// The sequencer's planning on plain data: grouping a batch, deciding each
+// aggregate's commands in order, and splitting the result into transactions.
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import type { Aggregate } from "../core/aggregates.js";
+import { cart } from "../core/cart/index.js";
+import { defineMicroservice, type AnyMicroservice, type Message } from "../core/decider.js";
+import { requestKeyOf } from "../core/keys.js";
+import {
+  chunkSteps,
+  groupByStream,
+  MAX_EVENTS_PER_COMMAND,
+  MAX_TRANSACTION_ITEMS,
+  planGroup,
+  type Group,
+  type PlanInput,
+  type Step,
+} from "../core/sequencer/plan.js";
+import { commandRecord, commandsFor, RECEIVED_AT } from "./support/command-records.js";
+
+const NOW = RECEIVED_AT + 5_000;
+const cartService = cart as unknown as AnyMicroservice;
+
+/** Emits as many events as it is told to: the shape of a command with a large effect. */
+const burst = defineMicroservice({
+  name: "burst",
+  partitionBy: "aggregate",
+  schemaVersion: 1,
+  commands: { Emit: z.strictObject({ count: z.number().int().nonnegative() }) },
+  initialState: { emitted: 0 },
+  decide: (command) =>
+    Array.from({ length: command.data.count }, (_, i): Message<"Emitted", { n: number }> => ({ type: "Emitted", data: { n: i } })),
+  evolve: (state: { emitted: number }) => ({ emitted: state.emitted + 1 }),
+}) as unknown as AnyMicroservice;
+
+const groupOf = (records: Parameters<typeof groupByStream>[0]): Group => {
+  const groups = groupByStream(records);
+  expect(groups).toHaveLength(1);
+  return groups[0]!;
+};
+
+const plan = (input: Partial<PlanInput> & Pick<PlanInput, "group">): Step[] =>
+  planGroup({
+    microservice: cartService,
+    current: { state: cart.initialState, version: 0, lastSeq: 0 },
+    taken: new Map(),
+    now: NOW,
+    ...input,
+  });
+
+const openCartWith = (items: number): Aggregate => ({
+  state: { status: "open", owner: "u-1", items: [{ sku: "apple", quantity: items, unitPrice: 100 }] },
+  version: 1 + items,
+  lastSeq: 1 + items,
+});
+
+const addApple = { command: "AddItem", payload: { sku: "apple", quantity: 1, unitPrice: 100 } };
+
+describe("groupByStream", () => {
+  it("groups a batch by aggregate", () => {
+    // Prepare
+    const batch = [
+      commandRecord({ aggregateId: "c-1", seq: 1, command: "OpenCart" }),
+      commandRecord({ aggregateId: "c-2", seq: 1, command: "OpenCart" }),
+      commandRecord({ aggregateId: "c-1", seq: 2, command: "CloseCart" }),
+    ];
+
+    // Act
+    const groups = groupByStream(batch);
+
+    // Assess
+    expect(groups.map((g) => [g.streamId, g.microservice, g.aggregateId, g.commands.map((c) => c.seq)])).toEqual([
+      ["cart:c-1", "cart", "c-1", [1, 2]],
+      ["cart:c-2", "cart", "c-2", [1]],
+    ]);
+  });
+
+  it("splits one microservice-wide key into its aggregates, each in seq order", () => {
+    const batch = [1, 2, 3, 4, 5].map((seq) =>
+      commandRecord({ type: "ledger", key: "ledger", aggregateId: seq % 2 ? "odd" : "even", seq, command: "Post" }),
+    );
+
+    const groups = groupByStream(batch);
+
+    expect(groups.map((g) => [g.streamId, g.commands.map((c) => c.seq)])).toEqual([
+      ["ledger:odd", [1, 3, 5]],
+      ["ledger:even", [2, 4]],
+    ]);
+  });
+
+  it("keeps each key's commands in seq order", () => {
+    const [one, two, three] = commandsFor("c-1", [{ command: "OpenCart" }, addApple, addApple]);
+
+    const group = groupOf([three!, one!, two!]);
+
+    expect(group.commands.map((c) => c.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("drops a record delivered twice", () => {
+    const [one, two] = commandsFor("c-1", [{ command: "OpenCart" }, addApple]);
+
+    const group = groupOf([one!, two!, one!, two!]);
+
+    expect(group.commands).toEqual([one, two]);
+  });
+
+  it("returns no group for an empty batch", () => {
+    expect(groupByStream([])).toEqual([]);
+  });
+});
+
+describe("planGroup", () => {
+  it("turns an accepted command into events, its outcome, its request id and the next state", () => {
+    // Prepare
+    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 1, command: "OpenCart", id: "req-1", user: "alice" })]);
+
+    // Act
+    const [step, ...rest] = plan({ group });
+
+    // Assess
+    expect(rest).toEqual([]);
+    expect(step!.events).toEqual([
+      {
+        streamId: "cart:c-1",
+        version: 1,
+        type: "CartOpened",
+        data: { owner: "alice" },
+        eventId: "cart:c-1#1",
+        microservice: "cart",
+        aggregateId: "c-1",
+        commandKey: "cart:c-1",
+        commandSeq: 1,
+        commandId: "req-1",
+        user: "alice",
+        occurredAt: RECEIVED_AT,
+        recordedAt: NOW,
+      },
+    ]);
+    expect(step!.outcome).toEqual({
+      key: "cart:c-1",
+      seq: 1,
+      status: "accepted",
+      streamId: "cart:c-1",
+      commandId: "req-1",
+      command: "OpenCart",
+      user: "alice",
+      events: [{ version: 1, type: "CartOpened", data: { owner: "alice" } }],
+      recordedAt: NOW,
+    });
+    expect(step!.request).toEqual({ requestKey: requestKeyOf("cart", "alice", "req-1"), key: "cart:c-1", seq: 1 });
+    expect(step!.after).toEqual({ state: { status: "open", owner: "alice", items: [] }, version: 1, lastSeq: 1 });
+  });
+
+  it("decides with the command's time, user and aggregate", () => {
+    const seen: unknown[] = [];
+    const spy = { ...cartService, decide: (command: Message, state: unknown, context: unknown) => (seen.push(context), []) };
+    const group = groupOf([commandRecord({ aggregateId: "c-9", seq: 1, command: "OpenCart", user: "bob", occurredAt: 42 })]);
+
+    plan({ group, microservice: spy as AnyMicroservice });
+
+    expect(seen).toEqual([{ now: 42, user: "bob", aggregateId: "c-9" }]);
+  });
+
+  it("skips commands at or below the aggregate's last applied seq", () => {
+    const group = groupOf(commandsFor("c-1", [{ command: "OpenCart" }, addApple, addApple, addApple]));
+
+    const steps = plan({ group, current: openCartWith(2) });
+
+    expect(steps.map((s) => s.command.seq)).toEqual([4]);
+  });
+
+  it("plans nothing when every command was applied already", () => {
+    const group = groupOf(commandsFor("c-1", [{ command: "OpenCart" }, addApple, addApple]));
+
+    expect(plan({ group, current: openCartWith(2) })).toEqual([]);
+  });
+
+  it("continues versions from the aggregate's current version, with no gap", () => {
+    const group = groupOf(commandsFor("c-1", [addApple, addApple, { command: "RemoveItem", payload: { sku: "apple" } }], 4));
+
+    const steps = plan({ group, current: openCartWith(2) });
+
+    expect(steps.flatMap((s) => s.events.map((e) => [e.version, e.eventId, e.commandSeq]))).toEqual([
+      [4, "cart:c-1#4", 4],
+      [5, "cart:c-1#5", 5],
+      [6, "cart:c-1#6", 6],
+    ]);
+    expect(steps.at(-1)!.after).toMatchObject({ version: 6, lastSeq: 6, state: { status: "open", items: [] } });
+  });
+
+  it("advances lastSeq but not the version on a rejection", () => {
+    // Prepare
+    const group = groupOf(
+      commandsFor("c-1", [{ command: "RemoveItem", payload: { sku: "pear" } }, { command: "OpenCart" }, addApple], 4),
+    );
+
+    // Act
+    const [rejected, reopened, added] = plan({ group, current: openCartWith(2) });
+
+    // Assess
+    expect(rejected!.outcome).toMatchObject({ status: "rejected", reason: "ItemNotInCart", message: expect.any(String) });
+    expect(rejected!.events).toEqual([]);
+    expect(rejected!.after).toMatchObject({ version: 3, lastSeq: 4 });
+    expect(reopened!.outcome).toMatchObject({ status: "rejected", reason: "CartAlreadyOpened" });
+    expect(reopened!.after).toMatchObject({ version: 3, lastSeq: 5 });
+    expect(added!.events.map((e) => e.version)).toEqual([4]);
+    expect(added!.after).toMatchObject({ version: 4, lastSeq: 6 });
+  });
+
+  it("takes the request id of a rejected command, so a resend gets the same answer", () => {
+    const group = groupOf([
+      commandRecord({ aggregateId: "c-1", seq: 1, command: "CloseCart", id: "req-1" }),
+      commandRecord({ aggregateId: "c-1", seq: 2, command: "CloseCart", id: "req-1" }),
+    ]);
+
+    const [rejected, resent] = plan({ group });
+
+    expect(rejected!.request).toEqual({ requestKey: requestKeyOf("cart", "u-1", "req-1"), key: "cart:c-1", seq: 1 });
+    expect(resent!.outcome).toMatchObject({ status: "duplicate", original: { key: "cart:c-1", seq: 1 } });
+  });
+
+  it("answers a request id already taken in the store with a duplicate pointing at the original", () => {
+    // Prepare
+    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 3, command: "CloseCart", id: "req-7" })]);
+    const taken = new Map([[requestKeyOf("cart", "u-1", "req-7"), { key: "cart:c-other", seq: 12 }]]);
+
+    // Act
+    const [step] = plan({ group, current: openCartWith(1), taken });
+
+    // Assess
+    expect(step!.outcome).toEqual({
+      key: "cart:c-1",
+      seq: 3,
+      status: "duplicate",
+      streamId: "cart:c-1",
+      commandId: "req-7",
+      command: "CloseCart",
+      user: "u-1",
+      original: { key: "cart:c-other", seq: 12 },
+      recordedAt: NOW,
+    });
+    expect(step!.events).toEqual([]);
+    expect(step!.request).toBeUndefined();
+    expect(step!.after).toMatchObject({ version: 2, lastSeq: 3, state: openCartWith(1).state });
+  });
+
+  it("answers a request id reused within the same batch with a duplicate of the first", () => {
+    const group = groupOf([
+      commandRecord({ aggregateId: "c-1", seq: 1, command: "OpenCart", id: 17 }),
+      commandRecord({ aggregateId: "c-1", seq: 2, ...addApple, id: 17 }),
+      commandRecord({ aggregateId: "c-1", seq: 3, ...addApple, id: "17" }),
+    ]);
+
+    const steps = plan({ group });
+
+    expect(steps.map((s) => s.outcome.status)).toEqual(["accepted", "duplicate", "accepted"]);
+    expect(steps[1]!.outcome.original).toEqual({ key: "cart:c-1", seq: 1 });
+    expect(steps.flatMap((s) => s.events.map((e) => e.version))).toEqual([1, 2]);
+  });
+
+  it("keeps request ids apart per user", () => {
+    const group = groupOf([
+      commandRecord({ aggregateId: "c-1", seq: 1, command: "OpenCart", id: "req-1", user: "alice" }),
+      commandRecord({ aggregateId: "c-1", seq: 2, ...addApple, id: "req-1", user: "bob" }),
+    ]);
+
+    expect(plan({ group }).map((s) => s.outcome.status)).toEqual(["accepted", "accepted"]);
+  });
+
+  it("rejects a command for an unknown microservice", () => {
+    const group = groupOf([commandRecord({ type: "order", aggregateId: "o-1", seq: 1, command: "Place" })]);
+
+    const [step] = plan({ group, microservice: undefined, current: { state: undefined, version: 0, lastSeq: 0 } });
+
+    expect(step!.outcome).toMatchObject({ status: "rejected", reason: "UnknownMicroservice", streamId: "order:o-1" });
+    expect(step!.after).toEqual({ state: undefined, version: 0, lastSeq: 1 });
+  });
+
+  it("rejects an unknown command", () => {
+    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 1, command: "Checkout" })]);
+
+    expect(plan({ group })[0]!.outcome).toMatchObject({ status: "rejected", reason: "UnknownCommand" });
+  });
+
+  it("rejects an invalid payload, naming the field", () => {
+    const payload = { sku: "apple", quantity: 0, unitPrice: 1 };
+    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 2, command: "AddItem", payload })]);
+
+    const [step] = plan({ group, current: openCartWith(0) });
+
+    expect(step!.outcome).toMatchObject({
+      status: "rejected",
+      reason: "InvalidCommand",
+      message: expect.stringContaining("payload.quantity"),
+    });
+    expect(step!.events).toEqual([]);
+  });
+
+  it(`rejects a command producing more than ${MAX_EVENTS_PER_COMMAND} events, and accepts one producing exactly that many`, () => {
+    const group = groupOf([
+      commandRecord({ type: "burst", aggregateId: "b-1", seq: 1, command: "Emit", payload: { count: MAX_EVENTS_PER_COMMAND + 1 } }),
+      commandRecord({ type: "burst", aggregateId: "b-1", seq: 2, command: "Emit", payload: { count: MAX_EVENTS_PER_COMMAND } }),
+    ]);
+
+    const [tooMany, most] = plan({ group, microservice: burst, current: { state: burst.initialState, version: 0, lastSeq: 0 } });
+
+    expect(tooMany!.outcome).toMatchObject({ status: "rejected", reason: "TooManyEvents" });
+    expect(most!.events.map((e) => e.version)).toEqual(Array.from({ length: MAX_EVENTS_PER_COMMAND }, (_, i) => i + 1));
+  });
+});
+
+describe("chunkSteps", () => {
+  /** Items one transaction writes for `chunk`: its events, outcomes and request ids, and one snapshot. */
+  const itemsIn = (chunk: readonly Step[]) =>
+    1 + chunk.reduce((sum, step) => sum + step.events.length + 1 + (step.request ? 1 : 0), 0);
+
+  const addingApples = (count: number) =>
+    plan({ group: groupOf(commandsFor("c-1", Array.from({ length: count }, () => addApple), 2)), current: openCartWith(0) });
+
+  const emitting = (counts: readonly number[]) =>
+    planGroup({
+      group: groupOf(
+        counts.map((count, i) => commandRecord({ type: "burst", aggregateId: "b-1", seq: i + 1, command: "Emit", payload: { count } })),
+      ),
+      microservice: burst,
+      current: { state: burst.initialState, version: 0, lastSeq: 0 },
+      taken: new Map(),
+      now: NOW,
+    });
+
+  it("splits a group of 150 items into transactions of at most 100, in order", () => {
+    // Prepare: each AddItem writes an event, an outcome and a request id.
+    const steps = addingApples(50);
+
+    // Act
+    const chunks = chunkSteps(steps);
+
+    // Assess
+    expect(chunks.length).toBe(2);
+    for (const chunk of chunks) expect(itemsIn(chunk)).toBeLessThanOrEqual(MAX_TRANSACTION_ITEMS);
+    expect(chunks.flat()).toEqual(steps);
+  });
+
+  it("fills a transaction up to exactly 100 items before starting another", () => {
+    expect(chunkSteps(addingApples(33)).map(itemsIn)).toEqual([100]);
+    expect(chunkSteps(addingApples(34)).map(itemsIn)).toEqual([100, 4]);
+  });
+
+  it("counts a duplicate as its outcome alone, and the snapshot in every transaction", () => {
+    const group = groupOf(
+      Array.from({ length: 98 }, (_, i) => commandRecord({ aggregateId: "c-1", seq: i + 2, ...addApple, id: "same" })),
+    );
+    const steps = plan({ group, current: openCartWith(0) });
+
+    const chunks = chunkSteps(steps);
+
+    expect(steps.filter((s) => s.outcome.status === "duplicate")).toHaveLength(97);
+    expect(chunks.map(itemsIn)).toEqual([1 + 3 + 96, 1 + 1]);
+  });
+
+  it("gives a command with the most events a transaction of its own", () => {
+    const steps = emitting([MAX_EVENTS_PER_COMMAND, 1, MAX_EVENTS_PER_COMMAND]);
+
+    const chunks = chunkSteps(steps);
+
+    expect(chunks.map((c) => c.map((s) => s.command.seq))).toEqual([[1], [2], [3]]);
+    expect(chunks.map(itemsIn)).toEqual([100, 4, 100]);
+  });
+
+  it("never exceeds the limit, whatever the mix", () => {
+    const steps = emitting([5, 40, 0, 60, 97, 12, 1, 33, 80, 2, 2, 2]);
+
+    const chunks = chunkSteps(steps);
+
+    for (const chunk of chunks) expect(itemsIn(chunk)).toBeLessThanOrEqual(MAX_TRANSACTION_ITEMS);
+    expect(chunks.flat()).toEqual(steps);
+    expect(chunks.flat().flatMap((s) => s.events.map((e) => e.version))).toEqual(
+      Array.from({ length: 5 + 40 + 60 + 97 + 12 + 1 + 33 + 80 + 6 }, (_, i) => i + 1),
+    );
+  });
+
+  it("honours a smaller limit", () => {
+    const chunks = chunkSteps(addingApples(10), 10);
+
+    expect(chunks.map(itemsIn)).toEqual([10, 10, 10, 4]);
+  });
+
+  it("makes no transaction for no steps", () => {
+    expect(chunkSteps([])).toEqual([]);
+  });
+});

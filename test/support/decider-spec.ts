@@ -1,0 +1,63 @@
+// Given/when/then for any microservice's decider, in the shape of Emmett's
+// DeciderSpecification: history in, one command, events (or a rejection) out.
+import { expect } from "vitest";
+import {
+  fold,
+  isRejection,
+  type CommandOf,
+  type CommandSchemas,
+  type DecideContext,
+  type Decision,
+  type Message,
+  type Microservice,
+} from "../../core/decider.js";
+
+export interface DeciderSpec<S extends CommandSchemas, State, E extends Message> {
+  given(events: readonly E[]): {
+    when(command: CommandOf<S>, context?: Partial<DecideContext>): {
+      /** The command is accepted and produces exactly these events. */
+      then(expected: readonly E[]): void;
+      /** The command is refused with this reason code (and some message). */
+      thenRejects(reason: string): void;
+      /** The command is accepted, and the history plus its events folds to this state. */
+      thenState(expected: State): void;
+    };
+  };
+}
+
+/**
+ * A spec for `microservice`, deciding with `defaults` unless a `when` says
+ * otherwise. Commands go through the command's schema first, as the
+ * sequencer does, so a spec cannot test a command the API would refuse.
+ */
+export const deciderSpec = <S extends CommandSchemas, State, E extends Message>(
+  microservice: Microservice<S, State, E>,
+  defaults: DecideContext,
+): DeciderSpec<S, State, E> => ({
+  given: (history) => ({
+    when: (command, context) => {
+      const decide = (): Decision<E> => {
+        const schema = microservice.commands[command.type];
+        if (!schema) throw new Error(`${microservice.name} has no command '${command.type}'`);
+        const parsed = { type: command.type, data: schema.parse(command.data) } as CommandOf<S>;
+        const state = fold(microservice.evolve, microservice.initialState, history);
+        return microservice.decide(parsed, state, { ...defaults, ...context });
+      };
+      const accepted = (): readonly E[] => {
+        const decision = decide();
+        if (isRejection(decision)) throw new Error(`expected events, got rejection ${decision.reason}: ${decision.message}`);
+        return decision;
+      };
+      return {
+        then: (expected) => expect(accepted()).toEqual(expected),
+        thenRejects: (reason) => {
+          const decision = decide();
+          expect(decision).toMatchObject({ rejected: true, reason, message: expect.any(String) });
+          if (isRejection(decision)) expect(decision.message).not.toBe("");
+        },
+        thenState: (expected) =>
+          expect(fold(microservice.evolve, microservice.initialState, [...history, ...accepted()])).toEqual(expected),
+      };
+    },
+  }),
+});

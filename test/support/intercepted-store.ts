@@ -1,0 +1,45 @@
+// A Store on its own DynamoDB client, with an optional hook that sees every
+// command before it is sent: to count calls, to let a competing writer in
+// first, or to throw what only real DynamoDB throws.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Store, TableNames } from "../../core/dynamo.js";
+import { localAwsConfig } from "../../local/dynamodb.js";
+
+export interface Sent {
+  /** The SDK command's name, e.g. `TransactWriteItemsCommand`, `QueryCommand`. */
+  readonly name: string;
+  /** Its input as the caller wrote it (document-client form, not marshalled). */
+  readonly input: Record<string, any>;
+}
+
+/** Runs before the command is sent; throwing fails the call as DynamoDB would. */
+export type Intercept = (sent: Sent) => void | Promise<void>;
+
+export interface InterceptedStore {
+  readonly store: Store;
+  readonly client: DynamoDBClient;
+  destroy(): void;
+}
+
+export const interceptedStore = (endpoint: string, tables: TableNames, intercept?: Intercept): InterceptedStore => {
+  const client = new DynamoDBClient(localAwsConfig(endpoint));
+  const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  if (intercept)
+    db.middlewareStack.add(
+      (next, context) => async (args) => {
+        await intercept({ name: context.commandName ?? "", input: args.input as Record<string, any> });
+        return next(args);
+      },
+      { step: "initialize", name: "testIntercept" },
+    );
+  return { store: { db, tables }, client, destroy: () => client.destroy() };
+};
+
+/** The snapshot a TransactWriteItems input writes, if any: tells which aggregate it commits. */
+export const snapshotWrittenBy = (sent: Sent, tables: TableNames): Record<string, any> | undefined =>
+  sent.name === "TransactWriteItemsCommand"
+    ? (sent.input.TransactItems as { Put?: { TableName: string; Item: Record<string, any> } }[]).find(
+        (item) => item.Put?.TableName === tables.snapshots,
+      )?.Put?.Item
+    : undefined;
