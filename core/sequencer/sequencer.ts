@@ -96,15 +96,14 @@ const load = async (store: Store, groups: readonly Group[]): Promise<Loaded> => 
 /**
  * Applies one aggregate's commands: plan, then commit chunk by chunk. A lost
  * race re-reads the aggregate and plans again; what was committed is skipped
- * by the snapshot's checkpoint. Returns how many commands it committed; throws
- * with `pending` set to the first command not committed.
+ * by the snapshot's checkpoint. Reports each committed chunk's size to
+ * `onCommitted`, so a later failure does not hide what did commit.
  */
-const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded): Promise<number> => {
+const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded, onCommitted: (count: number) => void): Promise<void> => {
   const microservice = deps.microservices[group.microservice];
   const schemaVersion = microservice?.schemaVersion ?? 0;
   const maxConflicts = deps.maxConflicts ?? 8;
   let loaded = preloaded;
-  let committed = 0;
   for (let conflicts = 0; ; conflicts++) {
     const snapshot = loaded.snapshots.get(group.streamId);
     let current = await fromSnapshot(deps.store, microservice, group.streamId, snapshot);
@@ -115,9 +114,9 @@ const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded):
       for (const chunk of chunkSteps(steps)) {
         current = await commitChunk(deps.store, group, schemaVersion, current, existed, chunk, now);
         existed = true;
-        committed += chunk.length;
+        onCommitted(chunk.length);
       }
-      return committed;
+      return;
     } catch (error) {
       if (!lostRace(error) || conflicts >= maxConflicts) throw error;
       await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** conflicts));
@@ -154,10 +153,8 @@ export const sequence = async (records: readonly CommandRecord[], deps: Sequence
     return { failedAt: 0, errors: [error], committed };
   }
   await eachLimited(groups, deps.concurrency ?? 16, async (group) => {
-    let done = 0;
     try {
-      done = await applyGroup(deps, group, loaded);
-      committed += done;
+      await applyGroup(deps, group, loaded, (count) => (committed += count));
     } catch (error) {
       errors.push(error);
       // Commands before the failed one may have committed in earlier chunks; the
