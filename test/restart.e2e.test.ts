@@ -1,0 +1,72 @@
+// End to end over HTTP: `npm start --data <dir>`, stopped with SIGTERM and
+// started again on the same folder, keeps its carts and carries on sequencing.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
+import { expectCleanStop, startChildStack, type ChildStack } from "./support/local-stack.js";
+import { tablesAt } from "./support/tables.js";
+
+const dataDir = mkdtempSync(join(tmpdir(), "ordinal-restart-"));
+const args = ["--data", dataDir, "--port", "0"];
+let stack: ChildStack | undefined;
+
+afterAll(async () => {
+  try {
+    if (stack) expectCleanStop(stack, await stack.stop());
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+describe("a restart on the same data folder", () => {
+  let first: { cart: Json; events: Json[]; outcomes: Json[] };
+
+  it("SIGTERM stops the stack and everything it started, even when the stack is frozen as the signal arrives", async () => {
+    // Prepare
+    stack = await startChildStack(args);
+    const api = apiAt(stack.url);
+    expect((await api.send(cartCommand("OpenCart", "kept", "k-1"), 5)).status).toBe(200);
+    expect((await api.send(cartCommand("AddItem", "kept", "k-2", { sku: "SKU-1", quantity: 2, unitPrice: 300 }), 5)).status).toBe(200);
+    first = {
+      cart: (await api.get("/carts/kept")).body,
+      events: await api.allEvents("cart:kept"),
+      outcomes: [(await api.get("/commands/cart%3Akept/1")).body, (await api.get("/commands/cart%3Akept/2")).body],
+    };
+
+    // Act
+    const stopped = await stack.stop({ stallMs: 200 });
+
+    // Assess
+    expectCleanStop(stack, stopped);
+    await expect(fetch(`${stack.url}/health`)).rejects.toThrow();
+  });
+
+  it("keeps the cart, its log and its outcomes, and sequences a new command exactly once", async () => {
+    // Prepare
+    stack = await startChildStack(args);
+    const api: Api = apiAt(stack.url);
+
+    // Act
+    const kept = await api.get("/carts/kept");
+    const added = await api.send(cartCommand("AddItem", "kept", "k-3", { sku: "SKU-2", quantity: 1, unitPrice: 50 }), 5);
+
+    // Assess
+    expect(kept.status).toBe(200);
+    expect(kept.body).toEqual(first.cart);
+    expect(added.status).toBe(200);
+    expect(added.body).toMatchObject({ key: "cart:kept", seq: 3, status: "accepted", events: [{ version: 3, type: "ItemAdded" }] });
+    // Neither replayed (outcomes and events unchanged, none twice) nor skipped (the new one is there).
+    const events = await api.allEvents("cart:kept");
+    expect(events.slice(0, 2)).toEqual(first.events);
+    expect(events.map((e: Json) => e.version)).toEqual([1, 2, 3]);
+    expect((await api.get("/commands/cart%3Akept/1")).body).toEqual(first.outcomes[0]);
+    expect((await api.get("/commands/cart%3Akept/2")).body).toEqual(first.outcomes[1]);
+    const tables = tablesAt((await api.get("/health")).body.endpoints.dynamodb);
+    expect((await tables.scan("outcomes")).map((o) => Number(o.seq)).sort((a, b) => a - b)).toEqual([1, 2, 3]);
+    expect((await tables.scan("events")).map((e) => Number(e.version)).sort((a, b) => a - b)).toEqual([1, 2, 3]);
+    tables.close();
+    expect((await api.get("/carts/kept")).body).toMatchObject({ version: 3, total: 650 });
+  });
+});

@@ -1,0 +1,47 @@
+// Reads the local stack's DynamoDB directly, at the endpoint GET /health gives,
+// to check what the API did (or did not) write.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { prefixedTableNames } from "../../core/dynamo.js";
+import type { TableName } from "../../core/topology.js";
+import { localAwsConfig } from "../../local/dynamodb.js";
+import { TABLE_PREFIX } from "../../local/stack.js";
+
+export const tableNames = prefixedTableNames(TABLE_PREFIX);
+
+export interface Tables {
+  scan(table: TableName): Promise<Record<string, unknown>[]>;
+  /** Every item of every table of the topology, in a stable order. */
+  contents(): Promise<Record<TableName, Record<string, unknown>[]>>;
+  close(): void;
+}
+
+/** JSON with object keys sorted, so equal items compare equal whatever order DynamoDB lists attributes in. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+
+export const tablesAt = (endpoint: string): Tables => {
+  const client = new DynamoDBClient(localAwsConfig(endpoint));
+  const db = DynamoDBDocumentClient.from(client);
+  const scan = async (table: TableName) => {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(new ScanCommand({ TableName: tableNames[table], ExclusiveStartKey: start, ConsistentRead: true }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.sort((a, b) => (canonical(a) < canonical(b) ? -1 : 1));
+  };
+  return {
+    scan,
+    async contents() {
+      const names = Object.keys(tableNames) as TableName[];
+      const scanned = await Promise.all(names.map(scan));
+      return Object.fromEntries(names.map((name, i) => [name, scanned[i]])) as Record<TableName, Record<string, unknown>[]>;
+    },
+    close: () => client.destroy(),
+  };
+};
