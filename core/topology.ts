@@ -54,6 +54,13 @@ export const tables = {
     pointInTimeRecovery: true,
     env: "REQUESTS_TABLE",
   },
+  /** Read models built by projections: one item per (projection, key). */
+  projections: {
+    name: "projections",
+    partitionKey: { name: "projection", type: "string" },
+    sortKey: { name: "key", type: "string" },
+    env: "PROJECTIONS_TABLE",
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof tables;
@@ -65,7 +72,64 @@ export interface FunctionSpec {
   /** Handler path as SST expects it: file without extension + export name. */
   readonly handler: string;
   readonly tables: Partial<Record<TableName, Access>>;
+  /** Other resources it uses, and how: the stacks grant exactly these. */
+  readonly uses?: {
+    readonly kinesis?: Partial<Record<KinesisStreamName, "read" | "write">>;
+    readonly buckets?: Partial<Record<BucketName, "read" | "write">>;
+    readonly topics?: Partial<Record<TopicName, "publish">>;
+    readonly queues?: Partial<Record<QueueName, "send" | "consume">>;
+  };
 }
+
+/** The Kinesis "all events" stream: every event, partition key = stream id. */
+export const kinesisStreams = {
+  allEvents: { name: "all-events", shards: 2, retentionHours: 24 * 7, env: "ALL_EVENTS_STREAM" },
+} as const;
+export type KinesisStreamName = keyof typeof kinesisStreams;
+
+/** The long-term archive: gzip JSON-lines objects, keys derived from the data. */
+export const buckets = {
+  archive: { name: "archive", env: "ARCHIVE_BUCKET" },
+} as const;
+export type BucketName = keyof typeof buckets;
+
+/** Every event, with message attributes `microservice` and `type` for subscription filters. */
+export const topics = {
+  events: { name: "events", env: "EVENTS_TOPIC" },
+} as const;
+export type TopicName = keyof typeof topics;
+
+export interface QueueSpec {
+  readonly name: string;
+  readonly fifo?: boolean;
+  readonly env: string;
+  /** Where messages go after `maxReceiveCount` failed receives. */
+  readonly deadLetter?: { readonly queue: string; readonly maxReceiveCount: number };
+  /** An SNS subscription that feeds this queue. */
+  readonly subscription?: { readonly topic: TopicName; readonly filterPolicy: Record<string, readonly string[]> };
+}
+
+/** Handlers fed by the Kinesis stream live and, on replay, by their own FIFO queue. */
+export const projectionNames = ["cart-summary", "open-carts"] as const;
+export type ProjectionName = (typeof projectionNames)[number];
+
+export const queues = {
+  "cart-summary-replay": { name: "cart-summary-replay.fifo", fifo: true, env: "CART_SUMMARY_REPLAY_QUEUE", deadLetter: { queue: "cart-summary-replay-dlq", maxReceiveCount: 5 } },
+  "cart-summary-replay-dlq": { name: "cart-summary-replay-dlq.fifo", fifo: true, env: "CART_SUMMARY_REPLAY_DLQ" },
+  "open-carts-replay": { name: "open-carts-replay.fifo", fifo: true, env: "OPEN_CARTS_REPLAY_QUEUE", deadLetter: { queue: "open-carts-replay-dlq", maxReceiveCount: 5 } },
+  "open-carts-replay-dlq": { name: "open-carts-replay-dlq.fifo", fifo: true, env: "OPEN_CARTS_REPLAY_DLQ" },
+  "publisher-failures": { name: "publisher-failures", env: "PUBLISHER_FAILURES_QUEUE" },
+  "archiver-failures": { name: "archiver-failures", env: "ARCHIVER_FAILURES_QUEUE" },
+  "cart-summary-failures": { name: "cart-summary-failures", env: "CART_SUMMARY_FAILURES_QUEUE" },
+  "open-carts-failures": { name: "open-carts-failures", env: "OPEN_CARTS_FAILURES_QUEUE" },
+  /** The example SNS consumer: closed or checked-out carts only. */
+  "cart-closed-subscriber": {
+    name: "cart-closed-subscriber",
+    env: "CART_CLOSED_SUBSCRIBER_QUEUE",
+    subscription: { topic: "events", filterPolicy: { microservice: ["cart"], type: ["CartClosed"] } },
+  },
+} as const satisfies Record<string, QueueSpec>;
+export type QueueName = keyof typeof queues;
 
 export interface RouteSpec extends FunctionSpec {
   readonly method: "GET" | "POST";
@@ -113,3 +177,70 @@ export const streamConsumers = {
     tables: { snapshots: "readwrite", events: "readwrite", outcomes: "readwrite", requests: "readwrite" },
   },
 } as const satisfies Record<string, StreamConsumerSpec>;
+
+/** Consumers of the Kinesis "all events" stream, each with its own checkpoint. */
+export interface KinesisConsumerSpec extends FunctionSpec {
+  readonly source: KinesisStreamName;
+  readonly batchSize: number;
+  readonly retryAttempts: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly failureDestination: QueueName;
+}
+
+const projectionTables = { projections: "readwrite", events: "read" } as const;
+
+export const kinesisConsumers = {
+  archiver: {
+    source: "allEvents",
+    handler: "functions/archiver.handler",
+    batchSize: 500,
+    retryAttempts: 10,
+    maxBatchingWindowSeconds: 5,
+    failureDestination: "archiver-failures",
+    tables: {},
+    uses: { kinesis: { allEvents: "read" }, buckets: { archive: "write" } },
+  },
+  "cart-summary": {
+    source: "allEvents",
+    handler: "functions/projector.cartSummary",
+    batchSize: 100,
+    retryAttempts: 10,
+    maxBatchingWindowSeconds: 0,
+    failureDestination: "cart-summary-failures",
+    tables: projectionTables,
+    uses: { kinesis: { allEvents: "read" } },
+  },
+  "open-carts": {
+    source: "allEvents",
+    handler: "functions/projector.openCarts",
+    batchSize: 100,
+    retryAttempts: 10,
+    maxBatchingWindowSeconds: 0,
+    failureDestination: "open-carts-failures",
+    tables: projectionTables,
+    uses: { kinesis: { allEvents: "read" } },
+  },
+} as const satisfies Record<string, KinesisConsumerSpec>;
+
+/** Consumers of SQS queues: the replay path of each projection. */
+export interface QueueConsumerSpec extends FunctionSpec {
+  readonly source: QueueName;
+  readonly batchSize: number;
+}
+
+export const queueConsumers = {
+  "cart-summary-replay": {
+    source: "cart-summary-replay",
+    handler: "functions/projector.cartSummaryReplay",
+    batchSize: 10,
+    tables: projectionTables,
+    uses: { queues: { "cart-summary-replay": "consume" } },
+  },
+  "open-carts-replay": {
+    source: "open-carts-replay",
+    handler: "functions/projector.openCartsReplay",
+    batchSize: 10,
+    tables: projectionTables,
+    uses: { queues: { "open-carts-replay": "consume" } },
+  },
+} as const satisfies Record<string, QueueConsumerSpec>;

@@ -4,6 +4,11 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { AnyMicroservice } from "../core/decider.js";
 import { documentClient, tableNamesFromEnv, type Store } from "../core/dynamo.js";
 import { microservices } from "../core/microservices.js";
+import { buckets, kinesisStreams, queues, topics, type QueueName } from "../core/topology.js";
+import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 
 export const logger = new Logger({ serviceName: "ordinal" });
 
@@ -33,3 +38,35 @@ export const microserviceOf = (deps: Pick<ApiDeps, "microservices">, name: strin
   if (!microservice) throw new Error(`microservice '${name}' is not registered`);
   return microservice;
 };
+
+/** Where the fan-out's resources are: physical names and URLs, by topology name. */
+export interface FanoutNames {
+  readonly allEventsStream: string;
+  readonly archiveBucket: string;
+  readonly eventsTopicArn: string;
+  readonly queueUrls: Readonly<Record<QueueName, string>>;
+}
+
+export interface FanoutDeps extends ApiDeps {
+  readonly kinesis: KinesisClient;
+  readonly s3: S3Client;
+  readonly sns: SNSClient;
+  readonly sqs: SQSClient;
+  readonly names: FanoutNames;
+}
+
+export const fanoutNamesFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutNames => ({
+  allEventsStream: env[kinesisStreams.allEvents.env] ?? "",
+  archiveBucket: env[buckets.archive.env] ?? "",
+  eventsTopicArn: env[topics.events.env] ?? "",
+  queueUrls: Object.fromEntries(Object.entries(queues).map(([name, spec]) => [name, env[spec.env] ?? ""])) as Record<QueueName, string>,
+});
+
+export const fanoutDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutDeps => ({
+  ...apiDepsFromEnv(env),
+  kinesis: new KinesisClient({}),
+  s3: new S3Client({}),
+  sns: new SNSClient({}),
+  sqs: new SQSClient({}),
+  names: fanoutNamesFromEnv(env),
+});

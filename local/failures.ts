@@ -3,7 +3,10 @@
 // location), so nothing is dropped and a person can inspect and redrive them.
 import { CreateTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { ParkedBatch } from "./stream-poller.js";
+import type { DynamoDBRecord } from "aws-lambda";
+import type { ParkedBatch as AnyParkedBatch } from "./shard-poller.js";
+
+export type ParkedBatch = AnyParkedBatch<DynamoDBRecord>;
 
 export interface FailureDestination {
   park(batch: ParkedBatch): Promise<void>;

@@ -15,7 +15,8 @@ import { localAwsConfig, startDynamo } from "./dynamodb.js";
 import { dynamoFailureDestination, type FailureDestination } from "./failures.js";
 import { httpHandlers, streamHandlers } from "./handlers.js";
 import { startServer } from "./server.js";
-import { startStreamPoller, type StreamPoller } from "./stream-poller.js";
+import { dynamodbStreamSource } from "./dynamodb-stream-source.js";
+import { startShardPoller, type Poller } from "./shard-poller.js";
 import { createTables } from "./tables.js";
 
 export interface StackOptions {
@@ -66,17 +67,16 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const deps: ApiDeps = { store, microservices, clock: Date.now, endpoints };
 
     const failures: Record<string, FailureDestination> = {};
-    const pollers: StreamPoller[] = [];
+    const pollers: Poller[] = [];
     for (const [name, consumer] of Object.entries(streamConsumers)) {
       const make = streamHandlers[consumer.handler];
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, make(deps)) : make(deps);
       failures[name] = await dynamoFailureDestination(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination);
       pollers.push(
-        startStreamPoller({
+        startShardPoller({
           consumer: name,
-          client: streams,
-          streamArn: streamArns[consumer.source]!,
+          source: dynamodbStreamSource(streams, streamArns[consumer.source]!),
           checkpoints: await dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, name),
           handler,
           batchSize: consumer.batchSize,

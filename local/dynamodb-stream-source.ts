@@ -1,0 +1,82 @@
+// DynamoDB Streams as a shard source, its records in the shape Lambda hands a handler.
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  TrimmedDataAccessException,
+  type _Record,
+  type DynamoDBStreamsClient,
+} from "@aws-sdk/client-dynamodb-streams";
+import type { DynamoDBRecord } from "aws-lambda";
+import type { ShardSource } from "./shard-poller.js";
+
+type Attribute = Record<string, unknown>;
+
+/**
+ * DynamoDB Local writes an empty map into stream images as `{}` instead of
+ * `{"M":{}}`, which no unmarshaller accepts. An attribute value with no type at
+ * all can only be that (an empty list keeps its `L`), so restore it.
+ */
+const repairImage = (image: Record<string, Attribute> | undefined): Record<string, Attribute> | undefined =>
+  image && Object.fromEntries(Object.entries(image).map(([name, value]) => [name, repairValue(value)]));
+
+const repairValue = (value: Attribute): Attribute => {
+  if (Object.keys(value).length === 0) return { M: {} };
+  if (value.M) return { M: repairImage(value.M as Record<string, Attribute>) };
+  if (value.L) return { L: (value.L as Attribute[]).map(repairValue) };
+  return value;
+};
+
+const toLambdaRecord = (record: _Record, streamArn: string): DynamoDBRecord => ({
+  eventID: record.eventID,
+  eventName: record.eventName,
+  eventVersion: record.eventVersion,
+  eventSource: "aws:dynamodb",
+  awsRegion: record.awsRegion,
+  eventSourceARN: streamArn,
+  dynamodb: {
+    ...record.dynamodb,
+    NewImage: repairImage(record.dynamodb?.NewImage as Record<string, Attribute> | undefined),
+    OldImage: repairImage(record.dynamodb?.OldImage as Record<string, Attribute> | undefined),
+    ApproximateCreationDateTime: record.dynamodb?.ApproximateCreationDateTime
+      ? record.dynamodb.ApproximateCreationDateTime.getTime() / 1000
+      : undefined,
+  } as DynamoDBRecord["dynamodb"],
+});
+
+export const dynamodbStreamSource = (client: DynamoDBStreamsClient, streamArn: string): ShardSource<DynamoDBRecord> => {
+  const iterator = async (shardId: string, after?: string): Promise<string | undefined> => {
+    try {
+      const { ShardIterator } = await client.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shardId,
+          ...(after ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: after } : { ShardIteratorType: "TRIM_HORIZON" }),
+        }),
+      );
+      return ShardIterator;
+    } catch (error) {
+      // The checkpoint is older than the stream's retention: resume at the oldest record kept.
+      if (error instanceof TrimmedDataAccessException && after) return iterator(shardId);
+      throw error;
+    }
+  };
+  return {
+    async listShards() {
+      const shards: { id: string; parent?: string }[] = [];
+      let start: string | undefined;
+      do {
+        const page = await client.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }));
+        for (const shard of page.StreamDescription?.Shards ?? []) shards.push({ id: shard.ShardId!, parent: shard.ParentShardId });
+        start = page.StreamDescription?.LastEvaluatedShardId;
+      } while (start);
+      return shards;
+    },
+    iterator,
+    async read(_shardId, shardIterator, limit) {
+      const page = await client.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: limit }));
+      return { records: (page.Records ?? []).map((r) => toLambdaRecord(r, streamArn)), next: page.NextShardIterator };
+    },
+    sequenceOf: (record) => record.dynamodb!.SequenceNumber!,
+  };
+};

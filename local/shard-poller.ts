@@ -1,0 +1,157 @@
+// Plays Lambda's event source mapping for sharded streams (DynamoDB Streams,
+// Kinesis): batches per shard in order, partial batch failures resumed from
+// the failed record, bounded retries, a failure destination, checkpoints that
+// survive restarts, and shard lineage (a child shard only after its parent).
+import type { CheckpointStore } from "./checkpoints.js";
+
+export interface ShardSource<R> {
+  listShards(): Promise<readonly { readonly id: string; readonly parent?: string }[]>;
+  /** An iterator after `after`, or at the oldest record kept. */
+  iterator(shardId: string, after?: string): Promise<string | undefined>;
+  /** One page; `next` is undefined once a closed shard is drained. */
+  read(shardId: string, iterator: string, limit: number): Promise<{ readonly records: readonly R[]; readonly next?: string }>;
+  sequenceOf(record: R): string;
+}
+
+export interface ParkedBatch<R = unknown> {
+  readonly consumer: string;
+  readonly shardId: string;
+  readonly records: readonly R[];
+  readonly error: string;
+  readonly attempts: number;
+}
+
+export type BatchHandler<R> = (event: { Records: R[] }) => Promise<{ batchItemFailures?: { itemIdentifier: string }[] } | void>;
+
+export interface ShardPollerOptions<R> {
+  readonly consumer: string;
+  readonly source: ShardSource<R>;
+  readonly checkpoints: CheckpointStore;
+  readonly handler: BatchHandler<R>;
+  readonly batchSize: number;
+  /** Retries after the first failed attempt; then the rest of the batch is parked. */
+  readonly retryAttempts: number;
+  readonly onFailure: (batch: ParkedBatch<R>) => Promise<void>;
+  /** Pause between polls of an idle shard. */
+  readonly idleMs?: number;
+  /** Pause between re-reads of the shard list. */
+  readonly discoverMs?: number;
+  readonly log?: (message: string, extra?: Record<string, unknown>) => void;
+}
+
+export interface Poller {
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
+  const { source, checkpoints, consumer } = options;
+  const idleMs = options.idleMs ?? 25;
+  const discoverMs = options.discoverMs ?? 1000;
+  const log = options.log ?? (() => {});
+  let stopped = false;
+  const workers = new Map<string, Promise<void>>();
+  const finished = new Set<string>();
+
+  const checkpoint = (shardId: string, record: R) =>
+    checkpoints.set(shardId, { sequenceNumber: source.sequenceOf(record), done: false });
+
+  /** Delivers one batch until every record is handled: delivered, or parked after the retries. */
+  const deliver = async (shardId: string, batch: readonly R[]) => {
+    let rest = [...batch];
+    let attempts = 0;
+    let lastError = "";
+    while (rest.length > 0 && !stopped) {
+      let failedAt = -1;
+      try {
+        const response = await options.handler({ Records: rest });
+        const failure = response?.batchItemFailures?.[0]?.itemIdentifier;
+        if (failure !== undefined) {
+          // An identifier that names no record fails the whole batch, as on Lambda.
+          failedAt = Math.max(0, rest.findIndex((r) => source.sequenceOf(r) === failure));
+          lastError = `handler reported ${failure} as failed`;
+        }
+      } catch (error) {
+        failedAt = 0;
+        lastError = error instanceof Error ? error.message : String(error);
+      }
+      if (failedAt < 0) return checkpoint(shardId, rest.at(-1)!);
+      if (failedAt > 0) {
+        await checkpoint(shardId, rest[failedAt - 1]!);
+        rest = rest.slice(failedAt);
+      }
+      attempts++;
+      if (attempts > options.retryAttempts) {
+        await options.onFailure({ consumer, shardId, records: rest, error: lastError, attempts });
+        log("batch parked in the failure destination", { consumer, shardId, records: rest.length, error: lastError });
+        return checkpoint(shardId, rest.at(-1)!);
+      }
+      await sleep(Math.min(2000, 50 * 2 ** (attempts - 1)));
+    }
+  };
+
+  const runShard = async (shardId: string) => {
+    const saved = await checkpoints.get(shardId);
+    if (saved?.done) return;
+    let last = saved?.sequenceNumber;
+    let iterator = await source.iterator(shardId, last);
+    while (iterator && !stopped) {
+      let page;
+      try {
+        page = await source.read(shardId, iterator, options.batchSize);
+      } catch (error) {
+        // Expired iterators, and a brand-new DynamoDB Local stream refusing
+        // TRIM_HORIZON until its first record: ask again from the checkpoint.
+        await sleep(idleMs * 4);
+        iterator = await source.iterator(shardId, last);
+        continue;
+      }
+      if (page.records.length > 0) {
+        await deliver(shardId, page.records);
+        if (stopped) return;
+        last = source.sequenceOf(page.records.at(-1)!);
+      }
+      iterator = page.next;
+      if (page.records.length === 0 && iterator) await sleep(idleMs);
+    }
+    // No next iterator: the shard is closed and drained, its children may start.
+    if (!stopped) await checkpoints.set(shardId, { sequenceNumber: last, done: true });
+  };
+
+  const discover = async () => {
+    const shards = await source.listShards();
+    const known = new Set(shards.map((s) => s.id));
+    for (const { id, parent } of shards) {
+      if (workers.has(id) || finished.has(id)) continue;
+      // A child is read only after its parent is drained (or trimmed away).
+      if (parent && known.has(parent) && !finished.has(parent) && !(await checkpoints.get(parent))?.done) continue;
+      const worker = runShard(id)
+        .then(() => {
+          if (!stopped) finished.add(id);
+        })
+        .catch((error) => log("shard reader failed; it restarts from its checkpoint", { consumer, shardId: id, error: String(error) }))
+        .finally(() => workers.delete(id));
+      workers.set(id, worker);
+    }
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await discover();
+      } catch (error) {
+        log("listing shards failed", { consumer, error: String(error) });
+      }
+      for (let waited = 0; waited < discoverMs && !stopped; waited += 50) await sleep(50);
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      await Promise.allSettled([...workers.values()]);
+    },
+  };
+};
