@@ -35,6 +35,10 @@ export const startDynamo = async ({ dataDir, port }: { dataDir?: string; port?: 
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   let alive = true;
   void exited.then(() => (alive = false));
+  // If this process dies without stopping the stack (a crash), take the JVM with it.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  void exited.then(() => process.off("exit", killOnExit));
 
   const stop = async () => {
     if (alive) {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type LocalStack, type StackOptions } from "../local/stack.js";
-import type { ParkedBatch } from "../local/stream-poller.js";
+import type { ParkedBatch } from "../local/failures.js";
 import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
 import { isAlive } from "./support/local-stack.js";
 

@@ -74,7 +74,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const startCommand = (): { command: string; args: string[] } => {
   const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: { start: string } };
-  const [bin, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  // `exec` only makes the shell npm runs give way to node; run node directly.
+  const [bin, ...args] = pkg.scripts.start.trim().replace(/^exec\s+/, "").split(/\s+/);
   return { command: bin === "node" ? process.execPath : `${ROOT}node_modules/.bin/${bin}`, args };
 };
 
