@@ -1,0 +1,24 @@
+// ISO 8601 durations of fixed length (weeks, days, hours, minutes, seconds),
+// as query parameters like `idleFor=P14D` or `PT1H30M` give them.
+
+const pattern =
+  /^P(?:(?<years>\d+)Y)?(?:(?<months>\d+)M)?(?:(?<weeks>\d+)W)?(?:(?<days>\d+)D)?(?:T(?:(?<hours>\d+)H)?(?:(?<minutes>\d+)M)?(?:(?<seconds>\d+(?:[.,]\d+)?)S)?)?$/;
+
+const unit = { weeks: 604_800_000, days: 86_400_000, hours: 3_600_000, minutes: 60_000, seconds: 1_000 } as const;
+
+/** Milliseconds, or the rule the text breaks. */
+export const parseDuration = (text: string): { ms: number } | { error: string } => {
+  const match = pattern.exec(text);
+  const parts = match?.groups ?? {};
+  if (!match || text.endsWith("T") || Object.values(parts).every((v) => v === undefined))
+    return { error: `must be an ISO 8601 duration such as P14D, PT1H or P1DT12H, not '${text}'` };
+  if (parts.years !== undefined || parts.months !== undefined)
+    return { error: `years and months have no fixed length: give days, hours, minutes or seconds, not '${text}'` };
+  let ms = 0;
+  for (const [name, factor] of Object.entries(unit)) {
+    const value = parts[name];
+    if (value !== undefined) ms += Number(value.replace(",", ".")) * factor;
+  }
+  if (!Number.isSafeInteger(Math.round(ms))) return { error: `is too long: '${text}'` };
+  return { ms: Math.round(ms) };
+};

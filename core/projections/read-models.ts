@@ -1,0 +1,83 @@
+// The projections table: one item per (projection, key), holding the read
+// model and its checkpoint (the last version applied per stream).
+import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { Store } from "../dynamo.js";
+import type { Checkpointed } from "./apply.js";
+import type { Projection } from "./projection.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An item of the projections table. */
+export interface ReadModelItem<M> extends Checkpointed<M> {
+  readonly projection: string;
+  readonly key: string;
+  /** Bumped by every write: the optimistic-concurrency token. */
+  readonly revision: number;
+}
+
+export const loadReadModel = async <M>(store: Store, projection: Projection<M>, key: string): Promise<ReadModelItem<M> | undefined> => {
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.tables.projections, Key: { projection: projection.name, key }, ConsistentRead: true }),
+  );
+  return Item as ReadModelItem<M> | undefined;
+};
+
+/** Every item of a projection, a page at a time; `filter` narrows what DynamoDB returns. */
+export const queryReadModels = async <M>(
+  store: Store,
+  projection: Projection<M>,
+  filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">,
+): Promise<ReadModelItem<M>[]> => {
+  const items: ReadModelItem<M>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await store.db.send(
+      new QueryCommand({
+        TableName: store.tables.projections,
+        KeyConditionExpression: "#projection = :projection",
+        ...filter,
+        ExpressionAttributeNames: { "#projection": "projection", ...filter?.ExpressionAttributeNames },
+        ExpressionAttributeValues: { ":projection": projection.name, ...filter?.ExpressionAttributeValues },
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...((page.Items ?? []) as ReadModelItem<M>[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+};
+
+type WriteRequests = NonNullable<BatchWriteCommandInput["RequestItems"]>[string];
+
+/** Deletes every item of the projection named `name`; answers how many. */
+export const resetProjection = async (store: Store, name: string): Promise<number> => {
+  const table = store.tables.projections;
+  let deleted = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await store.db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "#projection = :projection",
+        ExpressionAttributeNames: { "#projection": "projection", "#key": "key" },
+        ExpressionAttributeValues: { ":projection": name },
+        ProjectionExpression: "#projection, #key",
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const keys = page.Items ?? [];
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests: WriteRequests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length; attempt++) {
+        if (attempt >= 10) throw new Error(`reset ${name}: ${requests.length} deletes still unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const result = await store.db.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        requests = result.UnprocessedItems?.[table] ?? [];
+      }
+      deleted += Math.min(25, keys.length - i);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return deleted;
+};

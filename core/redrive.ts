@@ -1,0 +1,105 @@
+// Redrive: messages parked in a dead-letter queue go back to the queue they
+// came from (the topology's deadLetter relation), in the order received.
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { fifoId, sendMessages } from "./sqs.js";
+import { kinesisConsumers, queues, streamConsumers, type QueueName } from "./topology.js";
+
+export interface RedriveDeps {
+  readonly sqs: SQSClient;
+  readonly names: { readonly queueUrls: Readonly<Record<QueueName, string>> };
+}
+
+export type RedrivePlan =
+  /** A dead-letter queue: its messages are moved back to `to`. */
+  | { readonly kind: "move"; readonly to: QueueName }
+  /** A stream consumer's failure destination: it holds parked batches, only counted for now. */
+  | { readonly kind: "count"; readonly consumer: string };
+
+const plans: ReadonlyMap<string, RedrivePlan> = new Map<string, RedrivePlan>([
+  ...Object.entries(queues).flatMap(([name, spec]): [string, RedrivePlan][] =>
+    "deadLetter" in spec ? [[spec.deadLetter.queue, { kind: "move", to: name as QueueName }]] : [],
+  ),
+  ...Object.entries({ ...streamConsumers, ...kinesisConsumers }).flatMap(([consumer, spec]): [string, RedrivePlan][] =>
+    spec.failureDestination in queues ? [[spec.failureDestination, { kind: "count", consumer }]] : [],
+  ),
+]);
+
+/** Queues `POST /admin/redrive` takes. */
+export const redrivableQueues: readonly string[] = [...plans.keys()].sort();
+
+export const redrivePlanOf = (queue: string): RedrivePlan | undefined => plans.get(queue);
+
+export interface RedriveResult {
+  readonly queue: string;
+  readonly to?: string;
+  readonly moved: number;
+  /** Messages left, when only counted. */
+  readonly parked?: number;
+  /** True when the queue answered empty; false when `maxMessages` stopped this call first. */
+  readonly done: boolean;
+}
+
+/**
+ * Moves up to `maxMessages`. Each message is deleted only after its copy was
+ * accepted; a copy's deduplication id comes from `redriveId` and the message
+ * id, so a retried call does not send it twice, and a message redriven again
+ * later (in a new redrive) is not swallowed by the deduplication window.
+ */
+export const redrive = async (
+  deps: RedriveDeps,
+  { queue, redriveId, maxMessages = 1_000 }: { queue: QueueName; redriveId: string; maxMessages?: number },
+): Promise<RedriveResult> => {
+  const plan = redrivePlanOf(queue);
+  if (!plan) throw new Error(`'${queue}' is neither a dead-letter queue nor a failure destination`);
+  const fromUrl = deps.names.queueUrls[queue];
+  if (plan.kind === "count") {
+    const { Attributes = {} } = await deps.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: fromUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    );
+    const parked = Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+    return { queue, moved: 0, parked, done: true };
+  }
+  const toUrl = deps.names.queueUrls[plan.to];
+  const fifo = "fifo" in queues[plan.to];
+  let moved = 0;
+  while (moved < maxMessages) {
+    const { Messages = [] } = await deps.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: fromUrl,
+        MaxNumberOfMessages: Math.min(10, maxMessages - moved),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+        MessageSystemAttributeNames: ["MessageGroupId"],
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    if (Messages.length === 0) return { queue, to: plan.to, moved, done: true };
+    await sendMessages(
+      deps.sqs,
+      toUrl,
+      Messages.map((m) => ({
+        body: m.Body ?? "",
+        attributes: m.MessageAttributes,
+        ...(fifo
+          ? { groupId: m.Attributes?.MessageGroupId ?? "redriven", deduplicationId: fifoId(`redrive:${redriveId}:${m.MessageId}`) }
+          : {}),
+      })),
+    );
+    const { Failed = [] } = await deps.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: fromUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    // An undeleted message comes back after its visibility timeout: SQS drops a resent copy within five
+    // minutes (same id), and after that the projector skips what it already applied.
+    if (Failed.length > 0) throw new Error(`${Failed.length} redriven messages could not be deleted from ${queue}: ${Failed.map((f) => f.Code).join(", ")}`);
+    moved += Messages.length;
+  }
+  return { queue, to: plan.to, moved, done: false };
+};

@@ -1,0 +1,78 @@
+// Replay: archive objects in key order → the events one projection takes →
+// that projection's FIFO replay queue, one page of objects per call.
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { listArchive, readArchiveObject } from "./fanout/archiver.js";
+import { accepts, projections } from "./projections/index.js";
+import type { EventRecord } from "./records.js";
+import { fifoId, sendMessages } from "./sqs.js";
+import { queues, type ProjectionName, type QueueName } from "./topology.js";
+
+export interface ReplayDeps {
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly names: { readonly archiveBucket: string; readonly queueUrls: Readonly<Record<QueueName, string>> };
+}
+
+export interface ReplayPageInput {
+  readonly handler: ProjectionName;
+  /** Inclusive bounds on `recordedAt`, ms since epoch. */
+  readonly from?: number;
+  readonly to?: number;
+  /** The last object key a previous page read. */
+  readonly startAfter?: string;
+  readonly maxObjects: number;
+  /** The same for every page of one replay and new for each replay (see deduplicationIdOf). */
+  readonly replayId: string;
+  /**
+   * Objects are listed this much wider than [from, to]: a key carries the
+   * hour its batch's first record reached Kinesis, which is after the events
+   * were recorded and before the batch's last one arrived. Default 1 hour.
+   */
+  readonly slackMs?: number;
+}
+
+export interface ReplayPageResult {
+  readonly objectsRead: number;
+  readonly eventsSent: number;
+  /** Pass as `startAfter` for the next page; undefined when the range is done. */
+  readonly nextStartAfter?: string;
+}
+
+export const replayQueueOf = (handler: ProjectionName): QueueName => {
+  const name = `${handler}-replay`;
+  if (!(name in queues)) throw new Error(`the topology has no replay queue '${name}'`);
+  return name as QueueName;
+};
+
+/**
+ * A retried page sends the same ids, so SQS drops the copies; a new replay
+ * has a new `replayId`, so its messages are not mistaken for the last
+ * replay's within SQS's five-minute deduplication window.
+ */
+export const deduplicationIdOf = (replayId: string, event: EventRecord): string => fifoId(`${replayId}:${event.eventId}`);
+
+const inRange = (event: EventRecord, from?: number, to?: number) =>
+  (from === undefined || event.recordedAt >= from) && (to === undefined || event.recordedAt <= to);
+
+export const replayPage = async (deps: ReplayDeps, input: ReplayPageInput): Promise<ReplayPageResult> => {
+  const { handler, from, to, startAfter, maxObjects, replayId, slackMs = 3_600_000 } = input;
+  const projection = projections[handler];
+  const queueUrl = deps.names.queueUrls[replayQueueOf(handler)];
+  const bucket = deps.names.archiveBucket;
+  const page = await listArchive(deps.s3, bucket, {
+    from: from === undefined ? undefined : new Date(from - slackMs),
+    to: to === undefined ? undefined : new Date(to + slackMs),
+    startAfter,
+    maxKeys: maxObjects,
+  });
+  // Read in parallel; send strictly in key order, which is each stream's order.
+  const objects = await Promise.all(page.keys.map((key) => readArchiveObject(deps.s3, bucket, key)));
+  const events = objects.flat().filter((e) => accepts(projection, e) && inRange(e, from, to));
+  await sendMessages(
+    deps.sqs,
+    queueUrl,
+    events.map((event) => ({ body: JSON.stringify(event), groupId: fifoId(event.streamId), deduplicationId: deduplicationIdOf(replayId, event) })),
+  );
+  return { objectsRead: page.keys.length, eventsSent: events.length, ...(page.next !== undefined ? { nextStartAfter: page.next } : {}) };
+};

@@ -1,0 +1,59 @@
+// Sending to SQS in batches: ids a FIFO queue accepts, and SendMessageBatch
+// with its per-entry failures resent (through fanout/deliver).
+import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from "@aws-sdk/client-sqs";
+import { createHash } from "node:crypto";
+import { deliver } from "./fanout/deliver.js";
+
+export interface OutgoingMessage {
+  readonly body: string;
+  readonly groupId?: string;
+  readonly deduplicationId?: string;
+  readonly attributes?: Record<string, MessageAttributeValue>;
+}
+
+/**
+ * A FIFO group or deduplication id: the text itself when SQS accepts it
+ * (1-128 printable ASCII characters), else its SHA-256, so the id still
+ * follows from the data alone.
+ */
+export const fifoId = (raw: string): string =>
+  /^[\x21-\x7e]{1,128}$/.test(raw) ? raw : createHash("sha256").update(raw).digest("hex");
+
+const MAX_BATCH_BYTES = 256 * 1024;
+
+/** Sends every message in order, 10 per call; throws if any is still refused after `maxAttempts`. */
+export const sendMessages = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly OutgoingMessage[],
+  { maxAttempts = 5 }: { maxAttempts?: number } = {},
+): Promise<void> => {
+  if (messages.length === 0) return;
+  const delivery = await deliver(messages, {
+    maxEntries: 10,
+    maxBytes: MAX_BATCH_BYTES,
+    sizeOf: (m) => Buffer.byteLength(m.body) + Buffer.byteLength(JSON.stringify(m.attributes ?? {})),
+    maxAttempts,
+    send: async (batch) => {
+      const { Failed = [] } = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((m, i) => ({
+            Id: String(i),
+            MessageBody: m.body,
+            MessageGroupId: m.groupId,
+            MessageDeduplicationId: m.deduplicationId,
+            MessageAttributes: m.attributes,
+          })),
+        }),
+      );
+      const failed = new Map(Failed.map((f) => [f.Id, f.Code ?? "failed"]));
+      return batch.map((_, i) => failed.get(String(i)));
+    },
+  });
+  if (delivery.error) throw delivery.error;
+  if (delivery.reasons.size > 0)
+    throw new Error(
+      `${delivery.reasons.size} of ${messages.length} messages to ${queueUrl} were refused: ${[...new Set(delivery.reasons.values())].join(", ")}`,
+    );
+};

@@ -1,0 +1,94 @@
+// Projections, live from the Kinesis "all events" stream and replayed from
+// their FIFO queues: the same runner, with each source's partial-failure rules.
+import type { KinesisStreamBatchResponse, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Store } from "../core/dynamo.js";
+import { cartSummary as cartSummaryProjection, openCarts as openCartsProjection, project, type Projection, type ProjectResult } from "../core/projections/index.js";
+import type { EventRecord } from "../core/records.js";
+import { logger, storeFromEnv } from "./deps.js";
+import { lazy } from "./http.js";
+
+export interface ProjectorDeps {
+  readonly store: Store;
+}
+
+/** An event record from JSON, or undefined when the text is not one (a poison record). */
+export const decodeEventRecord = (text: string): EventRecord | undefined => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const e = value as Partial<EventRecord> | null;
+  return typeof e === "object" && e !== null &&
+    typeof e.streamId === "string" && Number.isInteger(e.version) && (e.version as number) > 0 &&
+    typeof e.type === "string" && typeof e.eventId === "string" &&
+    typeof e.microservice === "string" && typeof e.aggregateId === "string" &&
+    typeof e.occurredAt === "number" && typeof e.recordedAt === "number"
+    ? (e as EventRecord)
+    : undefined;
+};
+
+const failedEventIds = (projection: Projection<any>, result: ProjectResult): Set<string> => {
+  for (const failure of result.failures)
+    logger.error("projection failed for an item; its records will be delivered again", {
+      projection: projection.name,
+      key: failure.key,
+      events: failure.eventIds.length,
+      error: failure.error as Error,
+    });
+  return new Set(result.failures.flatMap((f) => f.eventIds));
+};
+
+/**
+ * Kinesis: a batch resumes from the first record reported, so report the
+ * first that failed or could not be decoded; records after it come again,
+ * and those already applied are skipped by the item's versions.
+ */
+export const makeKinesisHandler =
+  (projection: Projection<any>) =>
+  (deps: ProjectorDeps) =>
+  async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    const records = event.Records.map((r) => ({
+      id: r.kinesis.sequenceNumber,
+      event: decodeEventRecord(Buffer.from(r.kinesis.data, "base64").toString("utf8")),
+    }));
+    const poison = records.findIndex((r) => r.event === undefined);
+    const usable = poison === -1 ? records : records.slice(0, poison);
+    if (poison !== -1) logger.error("a Kinesis record is not an event record", { projection: projection.name, sequenceNumber: records[poison]!.id });
+    const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event!)));
+    const firstFailed = usable.findIndex((r) => failed.has(r.event!.eventId));
+    const at = firstFailed === -1 ? poison : firstFailed;
+    return { batchItemFailures: at === -1 ? [] : [{ itemIdentifier: records[at]!.id }] };
+  };
+
+/**
+ * SQS FIFO: report each failed message and every later one of its group,
+ * so a group is never applied past a message that will come again. Other
+ * groups' messages succeed. (Powertools' SqsFifoPartialProcessor does the
+ * same one record at a time; the runner wants the batch at once, to read
+ * and write each read-model item once per batch.)
+ */
+export const makeSqsHandler =
+  (projection: Projection<any>) =>
+  (deps: ProjectorDeps) =>
+  async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const records = event.Records.map((r) => ({ id: r.messageId, group: r.attributes.MessageGroupId ?? "", event: decodeEventRecord(r.body) }));
+    for (const r of records)
+      if (!r.event) logger.error("an SQS message is not an event record", { projection: projection.name, messageId: r.id });
+    const failed = failedEventIds(projection, await project(deps.store, projection, records.flatMap((r) => (r.event ? [r.event] : []))));
+    const failedGroups = new Set<string>();
+    const batchItemFailures: { itemIdentifier: string }[] = [];
+    for (const r of records) {
+      if (failedGroups.has(r.group) || !r.event || failed.has(r.event.eventId)) {
+        failedGroups.add(r.group);
+        batchItemFailures.push({ itemIdentifier: r.id });
+      }
+    }
+    return { batchItemFailures };
+  };
+
+export const cartSummary = lazy(() => makeKinesisHandler(cartSummaryProjection)({ store: storeFromEnv() }));
+export const openCarts = lazy(() => makeKinesisHandler(openCartsProjection)({ store: storeFromEnv() }));
+export const cartSummaryReplay = lazy(() => makeSqsHandler(cartSummaryProjection)({ store: storeFromEnv() }));
+export const openCartsReplay = lazy(() => makeSqsHandler(openCartsProjection)({ store: storeFromEnv() }));

@@ -1,0 +1,31 @@
+// POST /admin/redrive {queue, redriveId?}: a dead-letter queue's messages back
+// to their source queue (up to 1,000 per call; `done` says whether it is empty).
+import { ulid } from "ulid";
+import { z } from "zod";
+import { issuesOf } from "../core/envelope.js";
+import { ValidationError } from "../core/errors.js";
+import { redrivableQueues, redrive, type RedriveDeps } from "../core/redrive.js";
+import type { QueueName } from "../core/topology.js";
+import { fanoutDepsFromEnv } from "./deps.js";
+import { http, jsonBody, lazy } from "./http.js";
+
+const oneOf = `must be one of ${redrivableQueues.join(", ")}`;
+
+const bodySchema = z.strictObject({
+  queue: z.string({ error: oneOf }).refine((q) => redrivableQueues.includes(q), { error: oneOf }),
+  redriveId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'").optional(),
+});
+
+export const makeHandler = (deps: RedriveDeps) =>
+  http(async (event) => {
+    const body = jsonBody(event);
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw new ValidationError([{ field: "", rule: "the body must be a JSON object" }]);
+    const parsed = bodySchema.safeParse(body);
+    if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
+    const redriveId = parsed.data.redriveId ?? ulid();
+    const result = await redrive(deps, { queue: parsed.data.queue as QueueName, redriveId });
+    return { statusCode: 200, body: { ...result, redriveId } };
+  });
+
+export const handler = lazy(() => makeHandler(fanoutDepsFromEnv()));

@@ -1,0 +1,43 @@
+// The CLIs' one HTTP call: POST JSON to the running stack, answer the JSON.
+
+export const defaultUrl = (env: NodeJS.ProcessEnv = process.env): string => `http://localhost:${env.PORT ?? 4000}`;
+
+export class RequestFailed extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+/** Answers the body of a 2xx; throws RequestFailed, retryable for network errors and 5xx. */
+export const postJson = async <T>(url: string, body: unknown): Promise<T> => {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  } catch (error) {
+    throw new RequestFailed(`cannot reach ${url}: ${(error as Error).message} (is the stack running? npm start)`, true);
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const message = (parsed as { message?: string } | undefined)?.message ?? text;
+    throw new RequestFailed(`${url} answered ${response.status}: ${message}`, response.status >= 500);
+  }
+  return parsed as T;
+};
+
+/** Runs `attempt` up to `times` times while it fails retryably, waiting a little longer each time. */
+export const withRetries = async <T>(times: number, attempt: (n: number) => Promise<T>): Promise<T> => {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (!(error instanceof RequestFailed) || !error.retryable || n >= times) throw error;
+      await new Promise((r) => setTimeout(r, 500 * n));
+    }
+  }
+};
