@@ -1,0 +1,92 @@
+// kinesis-mock (npm `kinesis-local`, a Node build of it) as a child process we own.
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, ListStreamsCommand, ResourceInUseException } from "@aws-sdk/client-kinesis";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import getPort from "get-port";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+export interface LocalKinesis {
+  readonly endpoint: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** Client settings kinesis-mock needs: HTTP/1.1 (its HTTP/2 session fails with the default handler), any credentials. */
+export const kinesisClientConfig = (endpoint: string) => ({
+  endpoint,
+  region: "us-east-1",
+  credentials: { accessKeyId: "000000000000", secretAccessKey: "x" },
+  requestHandler: new NodeHttpHandler(),
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts kinesis-mock on a free port (or `port`) and resolves once it answers. Its state lives in memory. */
+export const startKinesis = async ({ port }: { port?: number } = {}): Promise<LocalKinesis> => {
+  const main = createRequire(import.meta.url).resolve("kinesis-local/main.js");
+  const plain = port ?? (await getPort());
+  const tls = await getPort({ exclude: [plain] });
+  const child = spawn(process.execPath, [main], {
+    env: {
+      ...process.env,
+      KINESIS_MOCK_PLAIN_PORT: String(plain),
+      KINESIS_MOCK_TLS_PORT: String(tls),
+      KINESIS_MOCK_CERT_PATH: join(dirname(main), "server.json"),
+      LOG_LEVEL: "ERROR",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  let alive = true;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  void exited.then(() => (alive = false));
+
+  const stop = async () => {
+    if (!alive) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const endpoint = `http://127.0.0.1:${plain}`;
+  const client = new KinesisClient({ ...kinesisClientConfig(endpoint), maxAttempts: 1 });
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      if (!alive) throw new Error(`kinesis-mock exited during start:\n${output}`);
+      try {
+        await client.send(new ListStreamsCommand({}));
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`kinesis-mock did not answer on ${endpoint} within 30 s:\n${output}`);
+        await sleep(100);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return { endpoint, pid: child.pid!, stop };
+};
+
+/** Creates a stream (or keeps the existing one) and resolves once it is ACTIVE. */
+export const ensureKinesisStream = async (client: KinesisClient, name: string, shards: number): Promise<void> => {
+  try {
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (StreamDescriptionSummary?.StreamStatus === "ACTIVE") return;
+    if (Date.now() > deadline) throw new Error(`Kinesis stream ${name} is not ACTIVE after 30 s`);
+    await sleep(100);
+  }
+};
