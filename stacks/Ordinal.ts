@@ -2,43 +2,56 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { BillingMode } from "aws-cdk-lib/aws-dynamodb";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
-import { Api, Queue, Table, type ApiRouteProps, type Stack, type StackContext } from "sst/constructs";
+import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
+import { Api, Table, type ApiRouteProps, type Function as Fn, type Queue, type Stack, type StackContext } from "sst/constructs";
 import {
   fallbackRoute,
+  kinesisConsumers,
+  queueConsumers,
   routes,
   streamConsumers,
   tables as tableSpecs,
   type TableName,
   type TableSpec,
 } from "../core/topology.js";
-import { functionProps } from "./permissions.js";
+import { createFanout, createQueue, isQueueName } from "./fanout.js";
+import { functionProps, type Resources } from "./permissions.js";
 
 export function Ordinal({ stack }: StackContext) {
   const tables = Object.fromEntries(
     Object.entries(tableSpecs).map(([name, spec]) => [name, createTable(stack, spec)]),
   ) as Record<TableName, Table>;
+  const resources: Resources = { tables, ...createFanout(stack) };
+  const { streams, queues } = resources;
 
   const api = new Api(stack, "api", {
     routes: {
       ...Object.fromEntries(
         routes.map((route): [string, ApiRouteProps<string>] => [
           `${route.method} ${route.path}`,
-          { function: functionProps(route, tables) },
+          { function: functionProps(route, resources) },
         ]),
       ),
-      $default: { function: functionProps(fallbackRoute, tables) },
+      $default: { function: functionProps(fallbackRoute, resources) },
     },
   });
 
+  // A failure destination is a topology queue (which the redrive route can
+  // reach) or, for consumers whose destination is not described there yet, a
+  // queue of its own.
+  const ownFailureQueues = new Map<string, Queue>();
+  const failureQueue = (name: string): Queue => {
+    if (isQueueName(name)) return queues[name];
+    if (!ownFailureQueues.has(name)) ownFailureQueues.set(name, createQueue(stack, name));
+    return ownFailureQueues.get(name)!;
+  };
+
   for (const [name, consumer] of Object.entries(streamConsumers)) {
-    const failures = new Queue(stack, consumer.failureDestination, {
-      cdk: { queue: { retentionPeriod: Duration.days(14) } },
-    });
     // Added after every table exists: the consumer's environment and policy
     // reference tables other than its source.
     tables[consumer.source].addConsumers(stack, {
       [name]: {
-        function: functionProps(consumer, tables),
+        function: functionProps(consumer, resources),
         cdk: {
           eventSource: {
             startingPosition: StartingPosition.TRIM_HORIZON,
@@ -49,15 +62,48 @@ export function Ordinal({ stack }: StackContext) {
             // there, which keeps per-key order without bisecting.
             reportBatchItemFailures: true,
             bisectBatchOnError: false,
-            onFailure: new SqsDlq(failures.cdk.queue),
+            onFailure: new SqsDlq(failureQueue(consumer.failureDestination).cdk.queue),
           },
         },
       },
     });
   }
 
+  for (const [name, consumer] of Object.entries(kinesisConsumers)) {
+    streams[consumer.source].addConsumers(stack, {
+      [name]: {
+        function: functionProps(consumer, resources, { kinesis: consumer.source }),
+        cdk: {
+          eventSource: {
+            startingPosition: StartingPosition.TRIM_HORIZON,
+            batchSize: consumer.batchSize,
+            maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+            retryAttempts: consumer.retryAttempts,
+            reportBatchItemFailures: true,
+            bisectBatchOnError: false,
+            // One batch per shard at a time: a stream's events arrive in order.
+            parallelizationFactor: 1,
+            onFailure: new SqsDlq(failureQueue(consumer.failureDestination).cdk.queue),
+          },
+        },
+      },
+    });
+  }
+
+  for (const consumer of Object.values(queueConsumers)) {
+    const queue = queues[consumer.source];
+    queue.addConsumer(stack, {
+      function: functionProps(consumer, resources, { queue: consumer.source }),
+      cdk: { eventSource: { batchSize: consumer.batchSize, reportBatchItemFailures: true } },
+    });
+    // Lambda's advice: six times the function's timeout, so a message is not
+    // received again while a retried batch still holds it.
+    const timeout = (queue.consumerFunction as Fn).timeout ?? Duration.seconds(3);
+    (queue.cdk.queue.node.defaultChild as CfnQueue).visibilityTimeout = 6 * timeout.toSeconds();
+  }
+
   stack.addOutputs({ ApiEndpoint: api.url });
-  return { api, tables };
+  return { api, ...resources };
 }
 
 function createTable(stack: Stack, spec: TableSpec): Table {

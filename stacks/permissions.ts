@@ -1,6 +1,28 @@
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import type { FunctionProps, Table } from "sst/constructs";
-import { tables as tableSpecs, type Access, type FunctionSpec, type TableName } from "../core/topology.js";
+import type { Bucket, FunctionProps, KinesisStream, Queue, Table, Topic } from "sst/constructs";
+import {
+  buckets as bucketSpecs,
+  kinesisStreams as streamSpecs,
+  queues as queueSpecs,
+  tables as tableSpecs,
+  topics as topicSpecs,
+  type Access,
+  type BucketName,
+  type FunctionSpec,
+  type KinesisStreamName,
+  type QueueName,
+  type TableName,
+  type TopicName,
+} from "../core/topology.js";
+
+/** Every construct built from core/topology.ts, by topology name. */
+export interface Resources {
+  readonly tables: Record<TableName, Table>;
+  readonly streams: Record<KinesisStreamName, KinesisStream>;
+  readonly buckets: Record<BucketName, Bucket>;
+  readonly topics: Record<TopicName, Topic>;
+  readonly queues: Record<QueueName, Queue>;
+}
 
 // TransactWriteItems and TransactGetItems have no IAM action of their own: each
 // item is authorized as PutItem / UpdateItem / ConditionCheckItem / GetItem.
@@ -13,31 +35,78 @@ export const dynamodbActions: Record<Access, readonly string[]> = {
   readwrite: [...new Set([...read, ...write])],
 };
 
+// What the event source mapping itself calls (CDK grants the same when it is
+// the function's event source, so these are only written for other readers).
+export const kinesisActions = {
+  read: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+  write: ["kinesis:PutRecord", "kinesis:PutRecords"],
+} as const;
+
+// SendMessageBatch is authorized as SendMessage; URLs come in the environment,
+// so GetQueueUrl is never needed. GetQueueAttributes lets redrive count a queue.
+export const sqsActions = {
+  send: ["sqs:SendMessage"],
+  consume: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+} as const;
+
+// PublishBatch is authorized as Publish.
+export const snsActions = { publish: ["sns:Publish"] } as const;
+
+/** The resource an event source mapping reads for the function: CDK grants that access itself. */
+export type EventSource = { readonly kinesis: KinesisStreamName } | { readonly queue: QueueName };
+
+const allow = (actions: readonly string[], ...resources: string[]) =>
+  new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources });
+
+const entries = <K extends string, V>(record: Partial<Record<K, V>> | undefined) =>
+  Object.entries(record ?? {}) as [K, V][];
+
 /**
- * The environment and IAM statements a function gets from its topology access
- * map: one statement per table, only the actions its access implies. Used
- * instead of `bind`, which grants `dynamodb:*`.
+ * The environment and IAM statements a function gets from its topology entry:
+ * one statement per resource, only the actions its access implies. Used
+ * instead of `bind`, which grants `dynamodb:*`, `s3:*`, `sns:*`, `kinesis:*`.
  */
-export function tableAccess(
+export function access(
   spec: FunctionSpec,
-  tables: Record<TableName, Table>,
+  resources: Resources,
+  source?: EventSource,
 ): Required<Pick<FunctionProps, "environment" | "permissions">> {
   const environment: Record<string, string> = {};
   const permissions: PolicyStatement[] = [];
-  for (const [name, access] of Object.entries(spec.tables) as [TableName, Access][]) {
-    const table = tables[name];
+  for (const [name, level] of entries(spec.tables)) {
+    const table = resources.tables[name];
     environment[tableSpecs[name].env] = table.tableName;
-    permissions.push(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: [...dynamodbActions[access]],
-        resources: [table.tableArn],
-      }),
-    );
+    permissions.push(allow(dynamodbActions[level], table.tableArn));
+  }
+  for (const [name, level] of entries(spec.uses?.kinesis)) {
+    const stream = resources.streams[name];
+    environment[streamSpecs[name].env] = stream.streamName;
+    const granted = source && "kinesis" in source && source.kinesis === name && level === "read";
+    if (!granted) permissions.push(allow(kinesisActions[level], stream.streamArn));
+  }
+  for (const [name, level] of entries(spec.uses?.buckets)) {
+    const bucket = resources.buckets[name];
+    environment[bucketSpecs[name].env] = bucket.bucketName;
+    if (level === "read") {
+      permissions.push(allow(["s3:ListBucket"], bucket.bucketArn), allow(["s3:GetObject"], `${bucket.bucketArn}/*`));
+    } else {
+      permissions.push(allow(["s3:PutObject"], `${bucket.bucketArn}/*`));
+    }
+  }
+  for (const [name, level] of entries(spec.uses?.topics)) {
+    const topic = resources.topics[name];
+    environment[topicSpecs[name].env] = topic.topicArn;
+    permissions.push(allow(snsActions[level], topic.topicArn));
+  }
+  for (const [name, level] of entries(spec.uses?.queues)) {
+    const queue = resources.queues[name];
+    environment[queueSpecs[name].env] = queue.queueUrl;
+    const granted = source && "queue" in source && source.queue === name && level === "consume";
+    if (!granted) permissions.push(allow(sqsActions[level], queue.queueArn));
   }
   return { environment, permissions };
 }
 
-export function functionProps(spec: FunctionSpec, tables: Record<TableName, Table>): FunctionProps {
-  return { handler: spec.handler, ...tableAccess(spec, tables) };
+export function functionProps(spec: FunctionSpec, resources: Resources, source?: EventSource): FunctionProps {
+  return { handler: spec.handler, ...access(spec, resources, source) };
 }

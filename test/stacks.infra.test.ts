@@ -1,26 +1,51 @@
 // The synthesized CloudFormation must say exactly what core/topology.ts says:
-// tables and keys, routes, the sequencer's event source, runtimes, and IAM
-// that follows each function's table-access map and nothing more.
+// tables and keys, routes, the fan-out's stream, bucket, topic and queues,
+// every event source, runtimes, and IAM that follows each function's
+// table-access map and `uses` and nothing more.
 import { Template } from "aws-cdk-lib/assertions";
 import type { CfnElement } from "aws-cdk-lib";
-import { App, getStack } from "sst/constructs";
+import { App, getStack, use, type Stack } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  buckets,
   fallbackRoute,
+  kinesisConsumers,
+  kinesisStreams,
+  queueConsumers,
+  queues,
   routes,
   streamConsumers,
   tables,
+  topics,
   type Access,
+  type BucketName,
   type FunctionSpec,
+  type KinesisConsumerSpec,
+  type KinesisStreamName,
+  type QueueConsumerSpec,
+  type QueueName,
+  type QueueSpec,
+  type StreamConsumerSpec,
   type TableName,
+  type TopicName,
 } from "../core/topology.js";
 import config from "../sst.config.js";
 import { Ordinal } from "../stacks/Ordinal.js";
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
 const tableNames = Object.keys(tables) as TableName[];
+const streamNames = Object.keys(kinesisStreams) as KinesisStreamName[];
+const bucketNames = Object.keys(buckets) as BucketName[];
+const topicNames = Object.keys(topics) as TopicName[];
+const queueNames = Object.keys(queues) as QueueName[];
+const queueSpecs = Object.entries(queues) as [QueueName, QueueSpec][];
+// Widened: the tests must not depend on which consumers exist today.
+const streamConsumerSpecs = Object.entries(streamConsumers as Record<string, StreamConsumerSpec>);
+const kinesisConsumerSpecs = Object.entries(kinesisConsumers as Record<string, KinesisConsumerSpec>);
+const queueConsumerSpecs = Object.entries(queueConsumers as Record<string, QueueConsumerSpec>);
+const isQueueName = (name: string): name is QueueName => Object.hasOwn(queues, name);
 const writeActions = [
   "dynamodb:PutItem",
   "dynamodb:UpdateItem",
@@ -32,6 +57,7 @@ const writeActions = [
 ];
 
 let app: App;
+let stack: Stack;
 let template: Template;
 let resources: Record<string, Resource>;
 /** Handler (as written in topology) of each Lambda, by logical id. */
@@ -47,7 +73,7 @@ beforeAll(async () => {
   // Through sst.config's stacks(), which calls app.stack(Ordinal), so the
   // app-wide function defaults under test are the ones `sst deploy` uses.
   await config.stacks(app);
-  const stack = getStack(Ordinal);
+  stack = getStack(Ordinal);
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
   for (const fn of stack.getAllFunctions()) {
@@ -91,6 +117,37 @@ function consumerMapping(source: TableName): [string, Resource] {
   return found[0]!;
 }
 
+/** The one resource of `type` whose `nameProperty` is the stage-prefixed topology name. */
+function named(type: string, nameProperty: string, name: string): string {
+  const physical = app.logicalPrefixedName(name);
+  const found = ofType(type).filter(([, r]) => r.Properties[nameProperty] === physical);
+  expect(found, `${type} ${physical}`).toHaveLength(1);
+  return found[0]![0];
+}
+
+const streamId = (name: KinesisStreamName) => named("AWS::Kinesis::Stream", "Name", kinesisStreams[name].name);
+const topicId = (name: TopicName) => named("AWS::SNS::Topic", "TopicName", topics[name].name);
+/** A topology queue, or a failure destination the stack creates under that name. */
+const queueId = (name: string) => named("AWS::SQS::Queue", "QueueName", isQueueName(name) ? queues[name].name : name);
+
+// Bucket names are left to CloudFormation (they are global), so the bucket is
+// found through the construct the stack returns.
+function bucketId(name: BucketName): string {
+  return stack.getLogicalId(use(Ordinal).buckets[name].cdk.bucket.node.defaultChild as CfnElement);
+}
+
+const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
+
+/** The event source mapping from `sourceId` to the function with `handler`. */
+function mappingFrom(sourceId: string, handler: string): [string, Resource] {
+  const found = ofType("AWS::Lambda::EventSourceMapping").filter(
+    ([, r]) => JSON.stringify(r.Properties.EventSourceArn) === JSON.stringify(arnOf(sourceId)) &&
+      handlerOf.get(refId(r.Properties.FunctionName)) === handler,
+  );
+  expect(found, `event source mapping ${sourceId} → ${handler}`).toHaveLength(1);
+  return found[0]!;
+}
+
 interface Statement { Effect: string; Action: string | string[]; Resource: unknown }
 
 function statementsOf(functionId: string): Statement[] {
@@ -102,6 +159,30 @@ function statementsOf(functionId: string): Statement[] {
 
 const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
+const isArnOf = (r: any, id: string) => r?.Ref === id || JSON.stringify(r) === JSON.stringify(arnOf(id));
+const isObjectsOf = (r: any, id: string) => {
+  const join = r?.["Fn::Join"];
+  return join?.[0] === "" && join[1].length === 2 && isArnOf(join[1][0], id) && join[1][1] === "/*";
+};
+
+/** Actions a function may perform on a resource's ARN, or with "objects" on `${arn}/*`. */
+function grantedOn(functionId: string, id: string, on: "arn" | "objects" = "arn"): Set<string> {
+  const matches = on === "arn" ? isArnOf : isObjectsOf;
+  return new Set(
+    statementsOf(functionId)
+      .filter((s) => s.Effect === "Allow" && list(s.Resource).some((r) => matches(r, id)))
+      .flatMap((s) => list(s.Action)),
+  );
+}
+
+/** Every action of a service a function may perform, on anything. */
+function serviceActions(functionId: string, service: string): string[] {
+  return statementsOf(functionId)
+    .filter((s) => s.Effect === "Allow")
+    .flatMap((s) => list(s.Action))
+    .filter((a) => a.startsWith(`${service}:`));
+}
+
 /** DynamoDB actions a function may perform on a table's items (not its stream). */
 function actionsOn(functionId: string, table: TableName): Set<string> {
   const arn = { "Fn::GetAtt": [tableId(table), "Arn"] };
@@ -111,15 +192,26 @@ function actionsOn(functionId: string, table: TableName): Set<string> {
   return new Set(actions);
 }
 
+const kinesisMapping = (consumer: KinesisConsumerSpec) => mappingFrom(streamId(consumer.source), consumer.handler);
+const queueMapping = (consumer: QueueConsumerSpec) => mappingFrom(queueId(consumer.source), consumer.handler);
+
 const allFunctions: [string, FunctionSpec][] = [
   ...routes.map((r): [string, FunctionSpec] => [`${r.method} ${r.path}`, r]),
   ["$default", fallbackRoute],
-  ...Object.entries(streamConsumers).map(([name, c]): [string, FunctionSpec] => [`stream consumer ${name}`, c]),
+  ...streamConsumerSpecs.map(([name, c]): [string, FunctionSpec] => [`stream consumer ${name}`, c]),
+  ...kinesisConsumerSpecs.map(([name, c]): [string, FunctionSpec] => [`kinesis consumer ${name}`, c]),
+  ...queueConsumerSpecs.map(([name, c]): [string, FunctionSpec] => [`queue consumer ${name}`, c]),
 ];
+const isConsumer = (label: string) => / consumer /.test(label);
 
 function functionIdFor(label: string): string {
-  const consumer = Object.entries(streamConsumers).find(([name]) => label === `stream consumer ${name}`);
-  return consumer ? refId(consumerMapping(consumer[1].source)[1].Properties.FunctionName) : routeFunctionId(label);
+  const stream = streamConsumerSpecs.find(([name]) => label === `stream consumer ${name}`);
+  if (stream) return refId(consumerMapping(stream[1].source)[1].Properties.FunctionName);
+  const kinesis = kinesisConsumerSpecs.find(([name]) => label === `kinesis consumer ${name}`);
+  if (kinesis) return refId(kinesisMapping(kinesis[1])[1].Properties.FunctionName);
+  const queue = queueConsumerSpecs.find(([name]) => label === `queue consumer ${name}`);
+  if (queue) return refId(queueMapping(queue[1])[1].Properties.FunctionName);
+  return routeFunctionId(label);
 }
 
 // ---- tables -------------------------------------------------------------
@@ -161,7 +253,7 @@ describe("api", () => {
     expect(keys.sort()).toEqual([...routes.map((r) => `${r.method} ${r.path}`), "$default"].sort());
   });
 
-  it.each(allFunctions.filter(([label]) => !label.startsWith("stream consumer")))(
+  it.each(allFunctions.filter(([label]) => !isConsumer(label)))(
     "%s is served by the topology's handler",
     (label, spec) => {
       expect(handlerOf.get(routeFunctionId(label))).toBe(spec.handler);
@@ -175,7 +267,7 @@ describe("api", () => {
 
 // ---- stream consumers ---------------------------------------------------
 
-describe.each(Object.entries(streamConsumers))("stream consumer %s", (_name, consumer) => {
+describe.each(streamConsumerSpecs)("stream consumer %s", (_name, consumer) => {
   it("reads its source table's stream with the topology's batching and retry settings", () => {
     const [, mapping] = consumerMapping(consumer.source);
     expect(mapping.Properties).toMatchObject({
@@ -198,6 +290,209 @@ describe.each(Object.entries(streamConsumers))("stream consumer %s", (_name, con
       (s) => list(s.Action).includes("sqs:SendMessage") && refId(s.Resource) === queueId,
     );
     expect(canSend).toBe(true);
+  });
+});
+
+// ---- fan-out resources --------------------------------------------------
+
+describe("fan-out resources", () => {
+  it.each(streamNames)("Kinesis stream %s has the topology's shards and retention, KMS-encrypted", (name) => {
+    const spec = kinesisStreams[name];
+    expect(resources[streamId(name)]!.Properties).toEqual({
+      Name: app.logicalPrefixedName(spec.name),
+      ShardCount: spec.shards,
+      RetentionPeriodHours: spec.retentionHours,
+      StreamEncryption: { EncryptionType: "KMS", KeyId: "alias/aws/kinesis" },
+    });
+  });
+
+  describe.each(bucketNames)("bucket %s", (name) => {
+    it("blocks public access, disables ACLs, is encrypted and versioned, and allows no CORS", () => {
+      const bucket = resources[bucketId(name)]!;
+      expect(bucket.Type).toBe("AWS::S3::Bucket");
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] });
+      expect(bucket.Properties.BucketEncryption).toEqual({
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      });
+      expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: "Enabled" });
+      expect(bucket.Properties.CorsConfiguration).toBeUndefined();
+    });
+
+    it("is retained on removal, with no auto-delete of its objects", () => {
+      const bucket = resources[bucketId(name)]!;
+      expect(bucket.DeletionPolicy).toBe("Retain");
+      expect(bucket.UpdateReplacePolicy).toBe("Retain");
+      expect(ofType("Custom::S3AutoDeleteObjects")).toEqual([]);
+    });
+
+    it("denies every request not made over TLS", () => {
+      const id = bucketId(name);
+      const policies = ofType("AWS::S3::BucketPolicy").filter(([, p]) => p.Properties.Bucket.Ref === id);
+      expect(policies).toHaveLength(1);
+      const statements = policies[0]![1].Properties.PolicyDocument.Statement as any[];
+      expect(statements).toContainEqual({
+        Action: "s3:*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Resource: [arnOf(id), { "Fn::Join": ["", [arnOf(id), "/*"]] }],
+      });
+    });
+  });
+
+  it.each(topicNames)("topic %s denies every request not made over TLS", (name) => {
+    const id = topicId(name);
+    const statements = ofType("AWS::SNS::TopicPolicy")
+      .filter(([, p]) => p.Properties.Topics.some((t: any) => t.Ref === id))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: "sns:Publish",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+        Effect: "Deny",
+        Resource: { Ref: id },
+      }),
+    );
+  });
+
+  describe.each(queueSpecs)("queue %s", (name, spec) => {
+    it("is FIFO exactly when the topology says, without content-based de-duplication", () => {
+      const queue = resources[queueId(name)]!.Properties;
+      expect(queue.FifoQueue ?? false).toBe(spec.fifo ?? false);
+      expect(queue.ContentBasedDeduplication).toBe(spec.fifo ? false : undefined);
+    });
+
+    it("sends what it cannot deliver to its dead-letter queue after maxReceiveCount receives", () => {
+      expect(resources[queueId(name)]!.Properties.RedrivePolicy).toEqual(
+        spec.deadLetter
+          ? { deadLetterTargetArn: arnOf(queueId(spec.deadLetter.queue)), maxReceiveCount: spec.deadLetter.maxReceiveCount }
+          : undefined,
+      );
+    });
+
+    it("is encrypted, keeps messages 14 days and denies every request not made over TLS", () => {
+      const id = queueId(name);
+      expect(resources[id]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+      const statements = ofType("AWS::SQS::QueuePolicy")
+        .filter(([, p]) => p.Properties.Queues.some((q: any) => q.Ref === id))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+      expect(statements).toContainEqual({
+        Action: "sqs:*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Resource: arnOf(id),
+      });
+    });
+  });
+
+  const subscribed = queueSpecs.filter(([, spec]) => spec.subscription);
+
+  it.each(subscribed)("queue %s is subscribed to its topic with its filter policy and raw delivery", (name, spec) => {
+    const queue = queueId(name);
+    const topic = topicId(spec.subscription!.topic);
+    const subscriptions = ofType("AWS::SNS::Subscription").filter(
+      ([, s]) => JSON.stringify(s.Properties.Endpoint) === JSON.stringify(arnOf(queue)),
+    );
+    expect(subscriptions).toHaveLength(1);
+    expect(subscriptions[0]![1].Properties).toEqual({
+      Protocol: "sqs",
+      TopicArn: { Ref: topic },
+      Endpoint: arnOf(queue),
+      FilterPolicy: spec.subscription!.filterPolicy,
+      RawMessageDelivery: true,
+    });
+    // SNS may deliver to the queue, and only from that topic.
+    const statements = ofType("AWS::SQS::QueuePolicy")
+      .filter(([, p]) => p.Properties.Queues.some((q: any) => q.Ref === queue))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+    expect(statements).toContainEqual({
+      Action: "sqs:SendMessage",
+      Condition: { ArnEquals: { "aws:SourceArn": { Ref: topic } } },
+      Effect: "Allow",
+      Principal: { Service: "sns.amazonaws.com" },
+      Resource: arnOf(queue),
+    });
+  });
+
+  it("has exactly the topology's subscriptions", () => {
+    expect(ofType("AWS::SNS::Subscription")).toHaveLength(subscribed.length);
+  });
+});
+
+// ---- topology and template agree ------------------------------------------
+
+describe("no drift between topology and template", () => {
+  // Failure destinations outside `queues` get a queue of their own from the stack.
+  const ownFailureQueues = [
+    ...new Set([...streamConsumerSpecs, ...kinesisConsumerSpecs].map(([, c]) => c.failureDestination).filter((q) => !isQueueName(q))),
+  ];
+
+  it("every Kinesis stream, bucket, topic and queue in the topology is in the template, and nothing more", () => {
+    for (const name of streamNames) streamId(name);
+    for (const name of bucketNames) expect(resources[bucketId(name)]?.Type).toBe("AWS::S3::Bucket");
+    for (const name of topicNames) topicId(name);
+    for (const name of [...queueNames, ...ownFailureQueues]) queueId(name);
+    expect(ofType("AWS::Kinesis::Stream")).toHaveLength(streamNames.length);
+    expect(ofType("AWS::S3::Bucket")).toHaveLength(bucketNames.length);
+    expect(ofType("AWS::SNS::Topic")).toHaveLength(topicNames.length);
+    expect(ofType("AWS::SQS::Queue")).toHaveLength(queueNames.length + ownFailureQueues.length);
+  });
+
+  it("every consumer in the topology has exactly one event source mapping, and there are no others", () => {
+    for (const [, c] of streamConsumerSpecs) consumerMapping(c.source);
+    for (const [, c] of kinesisConsumerSpecs) kinesisMapping(c);
+    for (const [, c] of queueConsumerSpecs) queueMapping(c);
+    expect(ofType("AWS::Lambda::EventSourceMapping")).toHaveLength(
+      streamConsumerSpecs.length + kinesisConsumerSpecs.length + queueConsumerSpecs.length,
+    );
+  });
+});
+
+// ---- Kinesis and SQS consumers -------------------------------------------
+
+describe.each(kinesisConsumerSpecs)("kinesis consumer %s", (_name, consumer) => {
+  it("reads its stream from the start with the topology's batching and retries, one batch per shard at a time", () => {
+    const [, mapping] = kinesisMapping(consumer);
+    expect(mapping.Properties).toMatchObject({
+      StartingPosition: "TRIM_HORIZON",
+      BatchSize: consumer.batchSize,
+      MaximumRetryAttempts: consumer.retryAttempts,
+      MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      BisectBatchOnFunctionError: false,
+      ParallelizationFactor: 1,
+    });
+  });
+
+  it("parks spent batches in its failure destination queue, and may send to it", () => {
+    const [, mapping] = kinesisMapping(consumer);
+    const queue = queueId(consumer.failureDestination);
+    expect(mapping.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: arnOf(queue) } });
+    expect(grantedOn(refId(mapping.Properties.FunctionName), queue)).toContain("sqs:SendMessage");
+  });
+});
+
+describe.each(queueConsumerSpecs)("queue consumer %s", (_name, consumer) => {
+  it("reads its queue with the topology's batch size and reports partial failures", () => {
+    const [, mapping] = queueMapping(consumer);
+    expect(mapping.Properties).toMatchObject({
+      BatchSize: consumer.batchSize,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("its queue hides a received message for six times the function's timeout", () => {
+    const [, mapping] = queueMapping(consumer);
+    const timeout = resources[refId(mapping.Properties.FunctionName)]!.Properties.Timeout as number;
+    expect(timeout).toBeGreaterThan(0);
+    expect(resources[queueId(consumer.source)]!.Properties.VisibilityTimeout).toBe(6 * timeout);
   });
 });
 
@@ -267,6 +562,126 @@ describe("permissions", () => {
       expect(actions.filter((a) => a === "*" || (a.startsWith("dynamodb:") && a.includes("*")))).toEqual([]);
       if (list(s.Resource).includes("*")) {
         expect(actions.filter((a) => a.startsWith("dynamodb:") && a !== "dynamodb:ListStreams")).toEqual([]);
+      }
+    }
+  });
+
+  const kinesisRead = ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:ListShards"];
+  const kinesisWrite = ["kinesis:PutRecord", "kinesis:PutRecords"];
+  const sqsConsume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"];
+
+  it.each(allFunctions)("%s gets exactly the fan-out access and environment its topology entry declares", (label, spec) => {
+    const functionId = functionIdFor(label);
+    const env = resources[functionId]!.Properties.Environment?.Variables ?? {};
+    const uses = spec.uses ?? {};
+
+    for (const name of streamNames) {
+      const id = streamId(name);
+      const actions = grantedOn(functionId, id);
+      const use = uses.kinesis?.[name];
+      expect(kinesisRead.filter((a) => actions.has(a)), `${name} read`).toEqual(use === "read" ? kinesisRead : []);
+      expect(kinesisWrite.filter((a) => actions.has(a)), `${name} write`).toEqual(use === "write" ? kinesisWrite : []);
+      if (!use) expect(actions.size, `nothing on ${name}`).toBe(0);
+      expect(env[kinesisStreams[name].env], kinesisStreams[name].env).toEqual(use ? { Ref: id } : undefined);
+    }
+
+    for (const name of bucketNames) {
+      const id = bucketId(name);
+      const onBucket = grantedOn(functionId, id);
+      const onObjects = grantedOn(functionId, id, "objects");
+      const use = uses.buckets?.[name];
+      expect([...onBucket], `${name} bucket`).toEqual(use === "read" ? ["s3:ListBucket"] : []);
+      expect([...onObjects], `${name} objects`).toEqual(use === "read" ? ["s3:GetObject"] : use === "write" ? ["s3:PutObject"] : []);
+      expect(env[buckets[name].env], buckets[name].env).toEqual(use ? { Ref: id } : undefined);
+    }
+
+    for (const name of topicNames) {
+      const id = topicId(name);
+      const use = uses.topics?.[name];
+      expect([...grantedOn(functionId, id)], `${name} topic`).toEqual(use === "publish" ? ["sns:Publish"] : []);
+      expect(env[topics[name].env], topics[name].env).toEqual(use ? { Ref: id } : undefined);
+    }
+
+    const failureDestination = "failureDestination" in spec ? (spec.failureDestination as string) : undefined;
+    for (const name of queueNames) {
+      const id = queueId(name);
+      const actions = grantedOn(functionId, id);
+      const use = uses.queues?.[name];
+      const sends = use === "send" || failureDestination === name;
+      expect(actions.has("sqs:SendMessage"), `${name} send`).toBe(sends);
+      expect(sqsConsume.filter((a) => actions.has(a)), `${name} consume`).toEqual(use === "consume" ? sqsConsume : []);
+      if (!use && !sends) expect(actions.size, `nothing on ${name}`).toBe(0);
+      expect(env[queues[name].env], queues[name].env).toEqual(use ? { Ref: id } : undefined);
+    }
+  });
+
+  const kinesisConsumerId = (name: string) => {
+    const consumer = kinesisConsumerSpecs.find(([n]) => n === name);
+    expect(consumer, `kinesis consumer ${name}`).toBeDefined();
+    return refId(kinesisMapping(consumer![1])[1].Properties.FunctionName);
+  };
+  const tableWrites = (functionId: string) =>
+    tableNames.flatMap((t) => writeActions.filter((a) => actionsOn(functionId, t).has(a)));
+
+  it("the archiver reads all events and may PutObject in the archive, and nothing else there or beyond", () => {
+    const fn = kinesisConsumerId("archiver");
+    const archive = bucketId("archive");
+    expect(grantedOn(fn, streamId("allEvents"))).toContain("kinesis:GetRecords");
+    expect([...grantedOn(fn, archive, "objects")]).toEqual(["s3:PutObject"]);
+    expect(serviceActions(fn, "s3")).toEqual(["s3:PutObject"]);
+    expect(serviceActions(fn, "sns")).toEqual([]);
+    expect(serviceActions(fn, "kinesis").filter((a) => kinesisWrite.includes(a))).toEqual([]);
+    expect(tableWrites(fn)).toEqual([]);
+  });
+
+  const replay = routes.find((r) => `${r.method} ${r.path}` === "POST /admin/replay");
+
+  it.runIf(replay)("POST /admin/replay reads the archive and sends to the replay queues, and cannot write the archive", () => {
+    const fn = routeFunctionId("POST /admin/replay");
+    const archive = bucketId("archive");
+    expect(grantedOn(fn, archive)).toContain("s3:ListBucket");
+    expect(grantedOn(fn, archive, "objects")).toContain("s3:GetObject");
+    expect(serviceActions(fn, "s3").filter((a) => !["s3:ListBucket", "s3:GetObject"].includes(a))).toEqual([]);
+    const replayQueues = queueNames.filter((q) => q.endsWith("-replay"));
+    expect(replayQueues.length).toBeGreaterThan(0);
+    for (const q of replayQueues) expect(grantedOn(fn, queueId(q)), q).toContain("sqs:SendMessage");
+    for (const q of queueNames.filter((q) => !replayQueues.includes(q))) expect(grantedOn(fn, queueId(q)).size, q).toBe(0);
+    expect(serviceActions(fn, "kinesis")).toEqual([]);
+    expect(serviceActions(fn, "sns")).toEqual([]);
+  });
+
+  const publisher = (streamConsumers as Record<string, StreamConsumerSpec>).publisher;
+
+  it.runIf(publisher)("the publisher may PutRecords to all events and publish to the topic, and touches no bucket", () => {
+    const fn = refId(consumerMapping(publisher!.source)[1].Properties.FunctionName);
+    expect(grantedOn(fn, streamId("allEvents"))).toContain("kinesis:PutRecords");
+    expect(serviceActions(fn, "kinesis").filter((a) => !kinesisWrite.includes(a))).toEqual([]);
+    expect([...grantedOn(fn, topicId("events"))]).toEqual(["sns:Publish"]);
+    expect(serviceActions(fn, "s3")).toEqual([]);
+    expect(tableWrites(fn)).toEqual([]);
+  });
+
+  it("POST /command touches none of the fan-out", () => {
+    const fn = routeFunctionId("POST /command");
+    for (const service of ["kinesis", "s3", "sns", "sqs"]) expect(serviceActions(fn, service), service).toEqual([]);
+  });
+
+  it("no policy allows a wildcard action, and fan-out actions name their resources", () => {
+    const everywhere = new Set(["dynamodb:ListStreams", "xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+    const statements = ofType("AWS::IAM::Policy").flatMap(
+      ([, p]) => p.Properties.PolicyDocument.Statement as Statement[],
+    );
+    for (const s of statements) {
+      expect(s.Effect).toBe("Allow");
+      const actions = list(s.Action);
+      expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+      for (const resource of list(s.Resource)) {
+        // Every resource is a reference to one the stack made, except the few
+        // actions that have no resource of their own.
+        if (typeof resource === "string") {
+          expect(resource).toBe("*");
+          expect(actions.filter((a) => !everywhere.has(a))).toEqual([]);
+        }
       }
     }
   });

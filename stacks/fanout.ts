@@ -1,0 +1,125 @@
+// The fan-out's resources, one per topology entry: the Kinesis stream, the
+// archive bucket, the topic, and the queues with their dead letters and
+// SNS subscriptions.
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { StreamEncryption } from "aws-cdk-lib/aws-kinesis";
+import { BlockPublicAccess, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import { SubscriptionFilter } from "aws-cdk-lib/aws-sns";
+import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Bucket, KinesisStream, Queue, Topic, type App, type Stack } from "sst/constructs";
+import {
+  buckets as bucketSpecs,
+  kinesisStreams as streamSpecs,
+  queues as queueSpecs,
+  topics as topicSpecs,
+  type QueueName,
+  type QueueSpec,
+} from "../core/topology.js";
+import type { Resources } from "./permissions.js";
+
+const mapValues = <K extends string, V, R>(record: Record<K, V>, f: (value: V, key: K) => R) =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value as V, key as K)])) as Record<K, R>;
+
+export const isQueueName = (name: string): name is QueueName => Object.hasOwn(queueSpecs, name);
+
+export function createFanout(stack: Stack): Omit<Resources, "tables"> {
+  const app = stack.node.root as App;
+
+  const streams = mapValues(streamSpecs, (spec) =>
+    new KinesisStream(stack, spec.name, {
+      cdk: {
+        stream: {
+          shardCount: spec.shards,
+          retentionPeriod: Duration.hours(spec.retentionHours),
+          encryption: StreamEncryption.MANAGED,
+        },
+      },
+    }),
+  );
+
+  // The archive is the only copy of the log kept forever.
+  const buckets = mapValues(bucketSpecs, (spec) =>
+    new Bucket(stack, spec.name, {
+      // Only functions read and write it; SST's default allows every origin.
+      cors: false,
+      cdk: {
+        bucket: {
+          blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+          objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+          encryption: BucketEncryption.S3_MANAGED,
+          enforceSSL: true,
+          // Guards the archive against a faulty overwrite or delete; a retried
+          // batch rewrites the same key, so old versions are only kept a while.
+          versioned: true,
+          lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+          removalPolicy: RemovalPolicy.RETAIN,
+          autoDeleteObjects: false,
+        },
+      },
+    }),
+  );
+
+  // Construct ids are suffixed: topic names may repeat table names ("events").
+  const topics = mapValues(topicSpecs, (spec) =>
+    new Topic(stack, `${spec.name}-topic`, {
+      cdk: { topic: { topicName: app.logicalPrefixedName(spec.name), enforceSSL: true } },
+    }),
+  );
+
+  const queues = {} as Record<QueueName, Queue>;
+  const queueOf = (name: string): Queue => {
+    if (!isQueueName(name)) throw new Error(`queue '${name}' is not in core/topology.ts`);
+    const spec: QueueSpec = queueSpecs[name];
+    queues[name] ??= createQueue(stack, spec.name, {
+      fifo: spec.fifo,
+      deadLetter: spec.deadLetter && { queue: queueOf(spec.deadLetter.queue), maxReceiveCount: spec.deadLetter.maxReceiveCount },
+    });
+    return queues[name];
+  };
+  for (const name of Object.keys(queueSpecs)) queueOf(name);
+
+  for (const [name, spec] of Object.entries(queueSpecs) as [QueueName, QueueSpec][]) {
+    if (!spec.subscription) continue;
+    topics[spec.subscription.topic].addSubscribers(stack, {
+      [name]: {
+        type: "queue",
+        queue: queues[name],
+        cdk: {
+          subscription: {
+            rawMessageDelivery: true,
+            filterPolicy: mapValues(spec.subscription.filterPolicy, (allowlist) =>
+              SubscriptionFilter.stringFilter({ allowlist: [...allowlist] }),
+            ),
+          },
+        },
+      },
+    });
+  }
+
+  return { streams, buckets, topics, queues };
+}
+
+/**
+ * A queue as Ordinal keeps them: encrypted, TLS only, messages kept the 14-day
+ * maximum so parked failures wait for a redrive. `name` is the physical name
+ * without the stage prefix; SST adds ".fifo" to FIFO queues itself.
+ */
+export function createQueue(
+  stack: Stack,
+  name: string,
+  options: { fifo?: boolean; deadLetter?: { queue: Queue; maxReceiveCount: number } } = {},
+): Queue {
+  return new Queue(stack, name.replace(/\.fifo$/, ""), {
+    cdk: {
+      queue: {
+        retentionPeriod: Duration.days(14),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        ...(options.fifo && { fifo: true, contentBasedDeduplication: false }),
+        ...(options.deadLetter && {
+          deadLetterQueue: { queue: options.deadLetter.queue.cdk.queue, maxReceiveCount: options.deadLetter.maxReceiveCount },
+        }),
+      },
+    },
+  });
+}
