@@ -151,6 +151,35 @@ export const routes: readonly RouteSpec[] = [
   { method: "GET", path: "/streams/{streamId}/state", handler: "functions/state.handler", tables: { snapshots: "read", events: "read" } },
   { method: "GET", path: "/accounts/{accountId}", handler: "functions/account.handler", tables: { snapshots: "read", events: "read" } },
   { method: "GET", path: "/health", handler: "functions/health.handler", tables: {} },
+  { method: "GET", path: "/users/{user}/carts", handler: "functions/user-carts.handler", tables: { projections: "read" } },
+  { method: "GET", path: "/carts", handler: "functions/open-carts.handler", tables: { projections: "read" } },
+  {
+    method: "POST",
+    path: "/admin/replay",
+    handler: "functions/replay.handler",
+    // `reset` empties the projection's items first.
+    tables: { projections: "readwrite" },
+    uses: { buckets: { archive: "read" }, queues: { "cart-summary-replay": "send", "open-carts-replay": "send" } },
+  },
+  {
+    method: "POST",
+    path: "/admin/redrive",
+    handler: "functions/redrive.handler",
+    tables: {},
+    uses: {
+      queues: {
+        "cart-summary-replay-dlq": "consume",
+        "cart-summary-replay": "send",
+        "open-carts-replay-dlq": "consume",
+        "open-carts-replay": "send",
+        // Failure destinations are only counted for now.
+        "publisher-failures": "consume",
+        "archiver-failures": "consume",
+        "cart-summary-failures": "consume",
+        "open-carts-failures": "consume",
+      },
+    },
+  },
 ];
 
 /** Answers every request no route matched: 404 or 405, always JSON. */
@@ -175,6 +204,16 @@ export const streamConsumers = {
     maxBatchingWindowSeconds: 0,
     failureDestination: "sequencer-failures",
     tables: { snapshots: "readwrite", events: "readwrite", outcomes: "readwrite", requests: "readwrite" },
+  },
+  publisher: {
+    source: "events",
+    handler: "functions/publisher.handler",
+    batchSize: 100,
+    retryAttempts: 10,
+    maxBatchingWindowSeconds: 0,
+    failureDestination: "publisher-failures",
+    tables: {},
+    uses: { kinesis: { allEvents: "write" }, topics: { events: "publish" } },
   },
 } as const satisfies Record<string, StreamConsumerSpec>;
 

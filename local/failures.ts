@@ -2,23 +2,26 @@
 // a table of the same DynamoDB Local (on AWS, an SQS queue gets the batch's
 // location), so nothing is dropped and a person can inspect and redrive them.
 import { CreateTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import type { ParkedBatch as AnyParkedBatch } from "./shard-poller.js";
 
-export type ParkedBatch = AnyParkedBatch<DynamoDBRecord>;
+export type ParkedBatch<R = DynamoDBRecord> = AnyParkedBatch<R>;
 
-export interface FailureDestination {
-  park(batch: ParkedBatch): Promise<void>;
-  list(): Promise<ParkedBatch[]>;
+export interface FailureDestination<R = DynamoDBRecord> {
+  park(batch: ParkedBatch<R>): Promise<void>;
+  list(): Promise<ParkedBatch<R>[]>;
+  /** Drops a batch once it has been redriven. */
+  remove(batch: ParkedBatch<R>): Promise<void>;
 }
 
-export const dynamoFailureDestination = async (
+export const dynamoFailureDestination = async <R = DynamoDBRecord>(
   client: DynamoDBClient,
   db: DynamoDBDocumentClient,
   table: string,
   destination: string,
-): Promise<FailureDestination> => {
+  sequenceOf: (record: R) => string = (record) => (record as DynamoDBRecord).dynamodb?.SequenceNumber ?? "",
+): Promise<FailureDestination<R>> => {
   try {
     await client.send(
       new CreateTableCommand({
@@ -40,14 +43,18 @@ export const dynamoFailureDestination = async (
   return {
     async park(batch) {
       // The id comes from the records, so parking the same batch twice keeps one copy.
-      const first = batch.records[0]?.dynamodb?.SequenceNumber ?? "empty";
+      const first = batch.records[0] ? sequenceOf(batch.records[0]) : "empty";
       await db.send(new PutCommand({ TableName: table, Item: { destination, id: `${batch.shardId}#${first}`, ...batch, parkedAt: new Date().toISOString() } }));
     },
     async list() {
       const { Items } = await db.send(
         new QueryCommand({ TableName: table, KeyConditionExpression: "destination = :d", ExpressionAttributeValues: { ":d": destination } }),
       );
-      return (Items ?? []) as unknown as ParkedBatch[];
+      return (Items ?? []) as unknown as ParkedBatch<R>[];
+    },
+    async remove(batch) {
+      const first = batch.records[0] ? sequenceOf(batch.records[0]) : "empty";
+      await db.send(new DeleteCommand({ TableName: table, Key: { destination, id: `${batch.shardId}#${first}` } }));
     },
   };
 };

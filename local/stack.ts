@@ -3,17 +3,20 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import type { Server } from "node:http";
 import { prefixedTableNames, type Store } from "../core/dynamo.js";
 import { microservices } from "../core/microservices.js";
-import { streamConsumers } from "../core/topology.js";
-import type { ApiDeps } from "../functions/deps.js";
+import { kinesisConsumers, queueConsumers, streamConsumers } from "../core/topology.js";
+import type { FanoutDeps } from "../functions/deps.js";
 import { handler as fallback } from "../functions/fallback.js";
 import { dynamoCheckpoints } from "./checkpoints.js";
 import { localAwsConfig, startDynamo } from "./dynamodb.js";
 import { dynamoFailureDestination, type FailureDestination } from "./failures.js";
-import { httpHandlers, streamHandlers } from "./handlers.js";
+import { startFanout } from "./fanout.js";
+import { httpHandlers, kinesisHandlers, queueHandlers, streamHandlers } from "./handlers.js";
+import { kinesisSource } from "./kinesis-source.js";
+import { startSqsPoller } from "./sqs-poller.js";
 import { startServer } from "./server.js";
 import { dynamodbStreamSource } from "./dynamodb-stream-source.js";
 import { startShardPoller, type Poller } from "./shard-poller.js";
@@ -32,13 +35,22 @@ export interface StackOptions {
     name: string,
     handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>,
   ) => (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+  /** Wraps Kinesis consumers (tests that inject failures). */
+  readonly wrapKinesisHandler?: (
+    name: string,
+    handler: (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>,
+  ) => (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 }
 
 export interface LocalStack {
   readonly url: string;
-  readonly endpoints: { readonly dynamodb: string };
+  readonly endpoints: Readonly<Record<"dynamodb" | "kinesis" | "sqs" | "sns" | "s3", string>>;
   readonly store: Store;
+  readonly deps: FanoutDeps;
+  /** Parked batches of the DynamoDB stream consumers, by consumer. */
   readonly failures: Readonly<Record<string, FailureDestination>>;
+  /** Parked batches of the Kinesis consumers, by consumer. */
+  readonly kinesisFailures: Readonly<Record<string, FailureDestination<KinesisStreamRecord>>>;
   readonly pids: readonly number[];
   stop(): Promise<void>;
 }
@@ -63,8 +75,15 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     });
     const store: Store = { db, tables: prefixedTableNames(TABLE_PREFIX) };
     const streamArns = await createTables(client, store.tables);
-    const endpoints = { dynamodb: dynamo.endpoint };
-    const deps: ApiDeps = { store, microservices, clock: Date.now, endpoints };
+    const fanout = await startFanout(TABLE_PREFIX);
+    stops.push(() => fanout.stop());
+    const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
+    const deps: FanoutDeps = { store, microservices, clock: Date.now, endpoints, ...fanout.clients, names: fanout.names };
+    // Parked batches live in DynamoDB Local, which keeps them across restarts;
+    // fauxqs keeps nothing. On AWS they are in each consumer's SQS failure queue.
+    const parkIn = <R>(destination: string, sequenceOf?: (record: R) => string) =>
+      dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, destination, sequenceOf);
+    const checkpointsFor = (consumer: string) => dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, consumer);
 
     const failures: Record<string, FailureDestination> = {};
     const pollers: Poller[] = [];
@@ -72,16 +91,51 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       const make = streamHandlers[consumer.handler];
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, make(deps)) : make(deps);
-      failures[name] = await dynamoFailureDestination(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination);
+      failures[name] = await parkIn(consumer.failureDestination);
       pollers.push(
         startShardPoller({
           consumer: name,
           source: dynamodbStreamSource(streams, streamArns[consumer.source]!),
-          checkpoints: await dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, name),
+          checkpoints: await checkpointsFor(name),
           handler,
           batchSize: consumer.batchSize,
           retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
           onFailure: failures[name]!.park,
+          log,
+        }),
+      );
+    }
+    const kinesisFailures: Record<string, FailureDestination<KinesisStreamRecord>> = {};
+    for (const [name, consumer] of Object.entries(kinesisConsumers)) {
+      const make = kinesisHandlers[consumer.handler];
+      if (!make) throw new Error(`no local handler for ${consumer.handler}`);
+      const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, make(deps)) : make(deps);
+      kinesisFailures[name] = await parkIn<KinesisStreamRecord>(consumer.failureDestination, (r) => r.kinesis.sequenceNumber);
+      pollers.push(
+        startShardPoller({
+          consumer: name,
+          source: kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn),
+          // kinesis-mock starts empty every time: a checkpoint only means something for the stream it was taken on.
+          checkpoints: await checkpointsFor(`${name}@${fanout.allEventsCreatedAt}`),
+          handler,
+          batchSize: consumer.batchSize,
+          retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
+          onFailure: kinesisFailures[name]!.park,
+          log,
+        }),
+      );
+    }
+    for (const [name, consumer] of Object.entries(queueConsumers)) {
+      const make = queueHandlers[consumer.handler];
+      if (!make) throw new Error(`no local handler for ${consumer.handler}`);
+      pollers.push(
+        startSqsPoller({
+          consumer: name,
+          client: fanout.clients.sqs,
+          queueUrl: fanout.names.queueUrls[consumer.source],
+          queueArn: fanout.queueArns[consumer.source],
+          handler: make(deps),
+          batchSize: consumer.batchSize,
           log,
         }),
       );
@@ -98,8 +152,10 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       url: `http://localhost:${port}`,
       endpoints,
       store,
+      deps,
       failures,
-      pids: [process.pid, dynamo.pid],
+      kinesisFailures,
+      pids: [process.pid, dynamo.pid, ...fanout.pids],
       stop: stopAll,
     };
   } catch (error) {

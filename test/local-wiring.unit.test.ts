@@ -1,8 +1,8 @@
 // The local runtime must serve exactly what the topology (and so the stacks) declares.
 import { describe, expect, it } from "vitest";
 import { matchRoute } from "../core/routing.js";
-import { routes, streamConsumers } from "../core/topology.js";
-import { httpHandlers, streamHandlers } from "../local/handlers.js";
+import { kinesisConsumers, queueConsumers, routes, streamConsumers } from "../core/topology.js";
+import { httpHandlers, kinesisHandlers, queueHandlers, streamHandlers } from "../local/handlers.js";
 
 describe("local wiring", () => {
   it("has a handler for every route of the topology and none besides", () => {
@@ -11,6 +11,11 @@ describe("local wiring", () => {
 
   it("has a handler for every stream consumer of the topology and none besides", () => {
     expect(Object.keys(streamHandlers).sort()).toEqual(Object.values(streamConsumers).map((c) => c.handler).sort());
+  });
+
+  it("has a handler for every Kinesis and queue consumer of the topology and none besides", () => {
+    expect(Object.keys(kinesisHandlers).sort()).toEqual(Object.values(kinesisConsumers).map((c) => c.handler).sort());
+    expect(Object.keys(queueHandlers).sort()).toEqual(Object.values(queueConsumers).map((c) => c.handler).sort());
   });
 
   it("routes requests the way API Gateway would", () => {

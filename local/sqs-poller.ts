@@ -1,0 +1,93 @@
+// Plays Lambda's SQS event source mapping: long-poll a batch, hand it to the
+// handler as an SQSEvent, delete what succeeded. What failed becomes visible
+// again after the visibility timeout and, past the queue's maxReceiveCount, is
+// moved to its dead-letter queue by the queue itself (RedrivePolicy).
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Poller } from "./shard-poller.js";
+
+export interface SqsPollerOptions {
+  readonly consumer: string;
+  readonly client: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  readonly batchSize: number;
+  readonly log?: (message: string, extra?: Record<string, unknown>) => void;
+}
+
+const toLambdaRecord = (message: Message, queueArn: string): SQSRecord => ({
+  messageId: message.MessageId!,
+  receiptHandle: message.ReceiptHandle!,
+  body: message.Body ?? "",
+  attributes: message.Attributes as unknown as SQSRecord["attributes"],
+  messageAttributes: Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+      name,
+      { stringValue: value.StringValue, dataType: value.DataType ?? "String", stringListValues: [], binaryListValues: [] },
+    ]),
+  ),
+  md5OfBody: message.MD5OfBody ?? "",
+  eventSource: "aws:sqs",
+  eventSourceARN: queueArn,
+  awsRegion: "us-east-1",
+});
+
+export const startSqsPoller = (options: SqsPollerOptions): Poller => {
+  const { client, queueUrl } = options;
+  const log = options.log ?? (() => {});
+  let stopped = false;
+
+  const poll = async () => {
+    const { Messages = [] } = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: options.batchSize,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    if (Messages.length === 0) return;
+    const records = Messages.map((m) => toLambdaRecord(m, options.queueArn));
+    let failed = new Set<string>();
+    try {
+      const response = await options.handler({ Records: records });
+      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (error) {
+      failed = new Set(records.map((r) => r.messageId));
+      log("queue handler failed; the batch becomes visible again", { consumer: options.consumer, error: String(error) });
+    }
+    const done = records.filter((r) => !failed.has(r.messageId));
+    if (done.length > 0)
+      await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await poll();
+      } catch (error) {
+        log("polling the queue failed", { consumer: options.consumer, error: String(error) });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+};
