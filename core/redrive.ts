@@ -9,23 +9,30 @@ import {
 import { fifoId, sendMessages } from "./sqs.js";
 import { kinesisConsumers, queues, streamConsumers, type QueueName } from "./topology.js";
 
+/** Hands parked batches of a stream consumer back to it; what succeeds leaves the failure destination. */
+export interface ParkedBatches {
+  redrive(destination: string): Promise<{ readonly redriven: number; readonly remaining: number }>;
+}
+
 export interface RedriveDeps {
   readonly sqs: SQSClient;
   readonly names: { readonly queueUrls: Readonly<Record<QueueName, string>> };
+  /** Where the deployment can re-deliver parked stream batches (the local stack can); else they are only counted. */
+  readonly parked?: ParkedBatches;
 }
 
 export type RedrivePlan =
   /** A dead-letter queue: its messages are moved back to `to`. */
   | { readonly kind: "move"; readonly to: QueueName }
-  /** A stream consumer's failure destination: it holds parked batches, only counted for now. */
-  | { readonly kind: "count"; readonly consumer: string };
+  /** A stream consumer's failure destination: it holds parked batches. */
+  | { readonly kind: "parked"; readonly consumer: string };
 
 const plans: ReadonlyMap<string, RedrivePlan> = new Map<string, RedrivePlan>([
   ...Object.entries(queues).flatMap(([name, spec]): [string, RedrivePlan][] =>
     "deadLetter" in spec ? [[spec.deadLetter.queue, { kind: "move", to: name as QueueName }]] : [],
   ),
   ...Object.entries({ ...streamConsumers, ...kinesisConsumers }).flatMap(([consumer, spec]): [string, RedrivePlan][] =>
-    spec.failureDestination in queues ? [[spec.failureDestination, { kind: "count", consumer }]] : [],
+    [[spec.failureDestination, { kind: "parked", consumer }]],
   ),
 ]);
 
@@ -52,12 +59,18 @@ export interface RedriveResult {
  */
 export const redrive = async (
   deps: RedriveDeps,
-  { queue, redriveId, maxMessages = 1_000 }: { queue: QueueName; redriveId: string; maxMessages?: number },
+  { queue, redriveId, maxMessages = 1_000 }: { queue: string; redriveId: string; maxMessages?: number },
 ): Promise<RedriveResult> => {
   const plan = redrivePlanOf(queue);
   if (!plan) throw new Error(`'${queue}' is neither a dead-letter queue nor a failure destination`);
-  const fromUrl = deps.names.queueUrls[queue];
-  if (plan.kind === "count") {
+  if (plan.kind === "parked" && deps.parked) {
+    const { redriven, remaining } = await deps.parked.redrive(queue);
+    return { queue, to: plan.consumer, moved: redriven, parked: remaining, done: remaining === 0 };
+  }
+  const fromUrl = deps.names.queueUrls[queue as QueueName];
+  if (plan.kind === "parked") {
+    // On AWS the queue holds Lambda's on-failure records (shard and sequence range), counted here.
+    if (!fromUrl) return { queue, moved: 0, parked: 0, done: true };
     const { Attributes = {} } = await deps.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: fromUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
     );

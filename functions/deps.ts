@@ -4,6 +4,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { AnyMicroservice } from "../core/decider.js";
 import { documentClient, tableNamesFromEnv, type Store } from "../core/dynamo.js";
 import { microservices } from "../core/microservices.js";
+import type { ParkedBatches } from "../core/redrive.js";
 import { buckets, kinesisStreams, queues, topics, type QueueName } from "../core/topology.js";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -53,6 +54,8 @@ export interface FanoutDeps extends ApiDeps {
   readonly sns: SNSClient;
   readonly sqs: SQSClient;
   readonly names: FanoutNames;
+  /** Re-delivery of parked stream batches, where the deployment offers it (the local stack). */
+  readonly parked?: ParkedBatches;
 }
 
 export const fanoutNamesFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutNames => ({

@@ -78,7 +78,22 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const fanout = await startFanout(TABLE_PREFIX);
     stops.push(() => fanout.stop());
     const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
-    const deps: FanoutDeps = { store, microservices, clock: Date.now, endpoints, ...fanout.clients, names: fanout.names };
+    const redrivers = new Map<string, () => Promise<{ redriven: number; remaining: number }>>();
+    const deps: FanoutDeps = {
+      store,
+      microservices,
+      clock: Date.now,
+      endpoints,
+      ...fanout.clients,
+      names: fanout.names,
+      parked: {
+        redrive: async (destination) => {
+          const redrive = redrivers.get(destination);
+          if (!redrive) throw new Error(`no consumer parks batches in '${destination}'`);
+          return redrive();
+        },
+      },
+    };
     // Parked batches live in DynamoDB Local, which keeps them across restarts;
     // fauxqs keeps nothing. On AWS they are in each consumer's SQS failure queue.
     const parkIn = <R>(destination: string, sequenceOf?: (record: R) => string) =>
@@ -92,6 +107,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, make(deps)) : make(deps);
       failures[name] = await parkIn(consumer.failureDestination);
+      redrivers.set(consumer.failureDestination, () => redriveParked(failures[name]!, handler));
       pollers.push(
         startShardPoller({
           consumer: name,
@@ -111,6 +127,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, make(deps)) : make(deps);
       kinesisFailures[name] = await parkIn<KinesisStreamRecord>(consumer.failureDestination, (r) => r.kinesis.sequenceNumber);
+      redrivers.set(consumer.failureDestination, () => redriveParked(kinesisFailures[name]!, handler));
       pollers.push(
         startShardPoller({
           consumer: name,
@@ -162,6 +179,26 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     await stopAll();
     throw error;
   }
+};
+
+/**
+ * Hands each parked batch back to its consumer, oldest first, once; a batch the
+ * consumer takes whole leaves the failure destination, the first one it does
+ * not stops the redrive so a stream's records keep their order.
+ */
+const redriveParked = async <R>(
+  destination: FailureDestination<R>,
+  handler: (event: { Records: R[] }) => Promise<{ batchItemFailures?: readonly unknown[] } | void>,
+) => {
+  const batches = await destination.list();
+  let redriven = 0;
+  for (const batch of batches) {
+    const response = await handler({ Records: [...batch.records] }).catch(() => ({ batchItemFailures: [undefined] }));
+    if (response?.batchItemFailures?.length) break;
+    await destination.remove(batch);
+    redriven++;
+  }
+  return { redriven, remaining: batches.length - redriven };
 };
 
 const closeServer = (server: Server) =>

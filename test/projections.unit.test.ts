@@ -228,7 +228,8 @@ describe("FIFO ids and queues", () => {
     expect(projectionNames.map(replayQueueOf)).toEqual(["cart-summary-replay", "open-carts-replay"]);
     expect(redrivePlanOf("cart-summary-replay-dlq")).toEqual({ kind: "move", to: "cart-summary-replay" });
     expect(redrivePlanOf("open-carts-replay-dlq")).toEqual({ kind: "move", to: "open-carts-replay" });
-    expect(redrivePlanOf("archiver-failures")).toEqual({ kind: "count", consumer: "archiver" });
+    expect(redrivePlanOf("archiver-failures")).toEqual({ kind: "parked", consumer: "archiver" });
+    expect(redrivePlanOf("sequencer-failures")).toEqual({ kind: "parked", consumer: "sequencer" });
     expect(redrivePlanOf("cart-summary-replay")).toBeUndefined();
     expect(redrivableQueues).toEqual(expect.arrayContaining(["cart-summary-replay-dlq", "open-carts-replay-dlq", "cart-summary-failures", "open-carts-failures"]));
   });
