@@ -43,6 +43,10 @@ export const startKinesis = async ({ port }: { port?: number } = {}): Promise<Lo
   let alive = true;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   void exited.then(() => (alive = false));
+  // If this process dies without stopping the stack (a crash), take kinesis-mock with it.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  void exited.then(() => process.off("exit", killOnExit));
 
   const stop = async () => {
     if (!alive) return;
