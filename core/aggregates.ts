@@ -1,6 +1,7 @@
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { fold, type AnyMicroservice, type Message } from "./decider.js";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { fold, type AnyMicroservice } from "./decider.js";
 import type { Store } from "./dynamo.js";
+import { readLog } from "./events.js";
 import type { SnapshotRecord } from "./records.js";
 
 /** An aggregate as the engine sees it: state, version, and the checkpoint of its command key. */
@@ -9,27 +10,6 @@ export interface Aggregate {
   readonly version: number;
   readonly lastSeq: number;
 }
-
-export const readAllEvents = async (store: Store, streamId: string): Promise<Message[]> => {
-  const events: Message[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.events,
-        KeyConditionExpression: "streamId = :s",
-        ExpressionAttributeValues: { ":s": streamId },
-        ProjectionExpression: "#type, #data",
-        ExpressionAttributeNames: { "#type": "type", "#data": "data" },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    events.push(...((page.Items ?? []) as Message[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return events;
-};
 
 /** The aggregate from its snapshot; a snapshot of another schema version is rebuilt from the log. */
 export const fromSnapshot = async (
@@ -40,7 +20,7 @@ export const fromSnapshot = async (
 ): Promise<Aggregate> => {
   if (!snapshot) return { state: microservice?.initialState, version: 0, lastSeq: 0 };
   if (!microservice || snapshot.schemaVersion === microservice.schemaVersion) return snapshot;
-  const state = fold(microservice.evolve, microservice.initialState, await readAllEvents(store, streamId));
+  const state = fold(microservice.evolve, microservice.initialState, await readLog(store, streamId));
   return { state, version: snapshot.version, lastSeq: snapshot.lastSeq };
 };
 

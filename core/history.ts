@@ -1,36 +1,9 @@
 // Point-in-time state for any microservice: fold the log with its own evolve.
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { isDeepStrictEqual } from "node:util";
 import { readSnapshot } from "./aggregates.js";
-import type { AnyMicroservice, Message } from "./decider.js";
+import type { AnyMicroservice } from "./decider.js";
 import type { Store } from "./dynamo.js";
-
-interface LoggedEvent extends Message {
-  readonly version: number;
-  readonly occurredAt: number;
-}
-
-/** Events in log (version) order, optionally only up to `version`. */
-const readLog = async (store: Store, streamId: string, upTo?: number): Promise<LoggedEvent[]> => {
-  const events: LoggedEvent[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.events,
-        KeyConditionExpression: upTo === undefined ? "streamId = :s" : "streamId = :s AND #version <= :upTo",
-        ExpressionAttributeNames: { "#version": "version", "#type": "type", "#data": "data" },
-        ExpressionAttributeValues: { ":s": streamId, ...(upTo === undefined ? {} : { ":upTo": upTo }) },
-        ProjectionExpression: "#version, #type, #data, occurredAt",
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    events.push(...((page.Items ?? []) as LoggedEvent[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return events;
-};
+import { readLog } from "./events.js";
 
 /** Which past state: the log up to a version, or what had happened in the world by a time. */
 export type PointInTime = { readonly version: number } | { readonly at: number };

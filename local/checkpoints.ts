@@ -1,6 +1,7 @@
 // Where local pollers remember, per consumer and shard, the last sequence number
 // they delivered: the part of Lambda's event source mapping that survives restarts.
-import { CreateTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ensureLocalTable } from "./tables.js";
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 export interface Checkpoint {
@@ -22,24 +23,7 @@ export const dynamoCheckpoints = async (
   table: string,
   consumer: string,
 ): Promise<CheckpointStore> => {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: "consumer", AttributeType: "S" },
-          { AttributeName: "shardId", AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: "consumer", KeyType: "HASH" },
-          { AttributeName: "shardId", KeyType: "RANGE" },
-        ],
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  }
+  await ensureLocalTable(client, table, "consumer", "shardId");
   return {
     async get(shardId) {
       const { Item } = await db.send(new GetCommand({ TableName: table, Key: { consumer, shardId }, ConsistentRead: true }));

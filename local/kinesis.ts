@@ -5,6 +5,7 @@ import getPort from "get-port";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { own } from "./child.js";
 
 export interface LocalKinesis {
   readonly endpoint: string;
@@ -37,46 +38,14 @@ export const startKinesis = async ({ port }: { port?: number } = {}): Promise<Lo
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
-  let alive = true;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  void exited.then(() => (alive = false));
-  // If this process dies without stopping the stack (a crash), take kinesis-mock with it.
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  void exited.then(() => process.off("exit", killOnExit));
-
-  const stop = async () => {
-    if (!alive) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-
   const endpoint = `http://127.0.0.1:${plain}`;
   const client = new KinesisClient({ ...kinesisClientConfig(endpoint), maxAttempts: 1 });
-  const deadline = Date.now() + 30_000;
   try {
-    for (;;) {
-      if (!alive) throw new Error(`kinesis-mock exited during start:\n${output}`);
-      try {
-        await client.send(new ListStreamsCommand({}));
-        break;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`kinesis-mock did not answer on ${endpoint} within 30 s:\n${output}`);
-        await sleep(100);
-      }
-    }
-  } catch (error) {
-    await stop();
-    throw error;
+    const owned = await own("kinesis-mock", child, () => client.send(new ListStreamsCommand({})));
+    return { endpoint, ...owned };
   } finally {
     client.destroy();
   }
-  return { endpoint, pid: child.pid!, stop };
 };
 
 /** Creates a stream (or keeps the existing one) and resolves once it is ACTIVE. */

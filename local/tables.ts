@@ -41,3 +41,25 @@ export const createTables = async (client: DynamoDBClient, names: TableNames): P
   }
   return streams;
 };
+
+/** A table of the local runtime's own (checkpoints, parked batches): string hash and range keys. */
+export const ensureLocalTable = async (client: DynamoDBClient, table: string, hash: string, range: string) => {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [
+          { AttributeName: hash, AttributeType: "S" },
+          { AttributeName: range, AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: hash, KeyType: "HASH" },
+          { AttributeName: range, KeyType: "RANGE" },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error; // kept from an earlier run
+  }
+};
