@@ -153,13 +153,14 @@ describe("the README's curl session, step by step", () => {
     }
   });
 
-  it("GET /health answers 200 with the DynamoDB Local endpoint, which serves the stack's tables", async () => {
+  it("GET /health answers 200 with the emulators' endpoints; DynamoDB Local's serves the stack's tables", async () => {
     // Act
     const health = await api.get("/health");
 
     // Assess
     expect(health.status).toBe(200);
-    expect(health.body).toEqual({ status: "ok", endpoints: { dynamodb: expect.stringMatching(/^http:\/\/[\w.]+:\d+$/) } });
+    const endpoint = expect.stringMatching(/^http:\/\/[\w.]+:\d+$/);
+    expect(health.body).toEqual({ status: "ok", endpoints: { dynamodb: endpoint, kinesis: endpoint, sqs: endpoint, sns: endpoint, s3: endpoint } });
     const tables = tablesAt(health.body.endpoints.dynamodb);
     expect((await tables.scan("snapshots")).map((s) => s.streamId)).toContain(KEY);
     tables.close();

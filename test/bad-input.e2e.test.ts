@@ -207,7 +207,7 @@ describe("routes", () => {
     ["GET", "/"],
     ["GET", "/nothing-here"],
     ["POST", "/commands"],
-    ["GET", "/carts"],
+    ["GET", "/users/u-1"],
     ["GET", "/carts/c-1/items"],
   ])("%s %s answers 404 in JSON", async (method, path) => {
     // Act
