@@ -29,6 +29,9 @@ export const sendMessages = async (
   { maxAttempts = 5 }: { maxAttempts?: number } = {},
 ): Promise<void> => {
   if (messages.length === 0) return;
+  // No orderKey: one message per group per call would make replaying a long stream
+  // ten times slower. A resent entry can land behind a later one of its group; the
+  // projector then fills the gap from the events table and skips the late copy.
   const delivery = await deliver(messages, {
     maxEntries: 10,
     maxBytes: MAX_BATCH_BYTES,
