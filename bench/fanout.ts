@@ -1,0 +1,891 @@
+// The fan-out's benchmark (issue 3), on the in-process local stack:
+//
+// 1. Replay throughput: events per second from the S3 archive to a rebuilt
+//    cart-summary (POST /admin/replay pages with reset, until the read model
+//    equals the live one), next to the raw SendMessageBatch rate of the same
+//    fauxqs in the same run (same messages, 10 per call, one call at a time as
+//    core/sqs.ts sendMessages does, before and after the replay), as a ratio.
+// 2. End-to-end latency: from the start of POST /command until GET
+//    /users/{user}/carts shows the command's effect, for a sample of commands
+//    sent while the other clients keep the pipeline busy, split into stages.
+//
+// Self-contained (imports the project's code, not the other bench files), so
+// `npm run bench` can call benchFanout() and it also runs on its own:
+//
+//   npx tsx bench/fanout.ts [--carts 200] [--clients 16] [--out .ordinal/bench-fanout.json]
+//
+// It asserts no timings. It does check that the work it timed happened: every
+// command accepted, every event archived once, the replay sent every archived
+// event, the rebuilt model identical to the live one, nothing parked or dead-
+// lettered. Standalone, it exits 1 when a check fails.
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { listArchive, readArchiveObject } from "../core/fanout/archiver.js";
+import { accepts, cartSummary, queryReadModels, summaryOf, type CartSummary } from "../core/projections/index.js";
+import type { EventRecord } from "../core/records.js";
+import { fifoId } from "../core/sqs.js";
+import { startStack, type LocalStack } from "../local/stack.js";
+
+// ── Workload ──────────────────────────────────────────────────────────────
+
+const PER_CART = 5; // OpenCart, 3 × AddItem, CloseCart: one event each
+const USERS = 20; // carts are spread over this many owners
+const POLL_MS = 10; // GET /users/{user}/carts while waiting for a command's effect
+const SAMPLE_TIMEOUT_MS = 30_000;
+
+interface Line {
+  readonly sku: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+}
+interface CartCommand {
+  readonly body: Record<string, unknown>;
+  /** What GET /users/{user}/carts shows for the cart once this command is applied. */
+  readonly expect: CartSummary;
+}
+interface CartPlan {
+  readonly cartId: string;
+  readonly user: string;
+  readonly commands: readonly CartCommand[];
+  /** Index of the command whose visibility is timed, or -1. */
+  readonly sampled: number;
+}
+
+const lineOf = (cart: number, j: number): Line => ({ sku: `SKU-${j}`, quantity: 1 + ((cart + j) % 3), unitPrice: 100 + 37 * j + (cart % 50) });
+
+const planCart = (prefix: string, tag: string, i: number, sample: boolean): CartPlan => {
+  const cartId = `${prefix}${i}`;
+  const user = `u${tag}-${i % USERS}`;
+  const lines = Array.from({ length: PER_CART - 2 }, (_, j) => lineOf(i, j + 1));
+  const envelope = (command: string, n: number, payload: Record<string, unknown> = {}) => ({ type: "cart", command, aggregateId: cartId, id: `${cartId}-${n}`, user, payload });
+  const open = (upTo: number): CartSummary => ({
+    cartId,
+    status: "open",
+    itemCount: lines.slice(0, upTo).reduce((s, l) => s + l.quantity, 0),
+    total: lines.slice(0, upTo).reduce((s, l) => s + l.quantity * l.unitPrice, 0),
+  });
+  const commands: CartCommand[] = [
+    { body: envelope("OpenCart", 0), expect: open(0) },
+    ...lines.map((line, j) => ({ body: envelope("AddItem", j + 1, { ...line }), expect: open(j + 1) })),
+    { body: envelope("CloseCart", PER_CART - 1), expect: { ...open(lines.length), status: "closed" as const } },
+  ];
+  // Every command position is sampled equally often across carts.
+  return { cartId, user, commands, sampled: sample ? i % PER_CART : -1 };
+};
+
+// ── Small tools ───────────────────────────────────────────────────────────
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const progress = (message: string) => console.error(`[bench fanout ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
+
+const pool = async <T>(items: readonly T[], width: number, task: (item: T) => Promise<void>) => {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  }));
+};
+
+interface Latency {
+  readonly n: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+/** Nearest-rank percentiles. */
+const latency = (samples: readonly number[]): Latency => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+  return { n: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1) ?? NaN, mean: sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1) };
+};
+
+/** Polls `check` until it answers a value, or throws after `timeoutMs`. */
+const until = async <T>(what: string, check: () => Promise<T | undefined>, { timeoutMs = 60_000, everyMs = 250 } = {}): Promise<T> => {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`${what}: still not so after ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+};
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+// CPU: this process (API, pollers, handlers and fauxqs all run in it), its
+// event loop, and the emulator processes the stack started; plus the rest of
+// the machine, since other work on a shared machine makes every number noisy.
+const ticks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+const pidCpu = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  } catch {
+    return undefined;
+  }
+};
+const machineBusy = (): number | undefined => {
+  try {
+    const t = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (t.slice(0, 8).reduce((a, b) => a + b, 0) - t[3]! - t[4]!) / ticks;
+  } catch {
+    return undefined;
+  }
+};
+interface Usage {
+  readonly seconds: number;
+  readonly nodeCores: number;
+  readonly eventLoop: number;
+  readonly dynamoCores?: number;
+  readonly kinesisCores?: number;
+  readonly otherCores?: number;
+}
+const usageSince = (dynamoPid: number, kinesisPids: readonly number[]) => {
+  const t0 = performance.now();
+  const cpu = process.cpuUsage();
+  const elu = performance.eventLoopUtilization();
+  const emu = () => {
+    const d = pidCpu(dynamoPid);
+    const k = kinesisPids.map(pidCpu);
+    return { d, k: k.some((x) => x === undefined) ? undefined : k.reduce<number>((a, b) => a + b!, 0) };
+  };
+  const e0 = emu();
+  const m0 = machineBusy();
+  return (): Usage => {
+    const seconds = (performance.now() - t0) / 1000;
+    const used = process.cpuUsage(cpu);
+    const e1 = emu();
+    const m1 = machineBusy();
+    const nodeCores = (used.user + used.system) / 1e6 / seconds;
+    const dynamoCores = e0.d === undefined || e1.d === undefined ? undefined : (e1.d - e0.d) / seconds;
+    const kinesisCores = e0.k === undefined || e1.k === undefined ? undefined : (e1.k - e0.k) / seconds;
+    const machine = m0 === undefined || m1 === undefined ? undefined : (m1 - m0) / seconds;
+    const ours = nodeCores + (dynamoCores ?? 0) + (kinesisCores ?? 0);
+    return {
+      seconds,
+      nodeCores,
+      eventLoop: performance.eventLoopUtilization(elu).utilization,
+      dynamoCores,
+      kinesisCores,
+      otherCores: machine === undefined ? undefined : Math.max(0, machine - ours),
+    };
+  };
+};
+
+// ── Taps: AWS SDK calls by phase, and the fan-out's batches by event ──────
+
+interface CallStats {
+  count: number;
+  ms: number;
+  /** Messages returned (ReceiveMessage) or sent (SendMessageBatch). */
+  messages: number;
+}
+interface Poller {
+  iterations: number;
+  messages: number;
+  receiveMs: number;
+  handlerMs: number;
+  deleteMs: number;
+  lastReceiveEnd?: number;
+}
+
+const makeTaps = (stack: LocalStack) => {
+  let phase = "setup";
+  const calls: Record<string, Record<string, CallStats>> = {};
+  const pollers: Record<string, Poller> = {};
+  const queueNameOf = new Map<string, string>(Object.entries(stack.deps.names.queueUrls).map(([name, url]) => [url, name]));
+  const record = (client: string, command: string, ms: number, messages = 0) => {
+    const byCall = (calls[phase] ??= {});
+    const stats = (byCall[`${client} ${command}`] ??= { count: 0, ms: 0, messages: 0 });
+    stats.count++;
+    stats.ms += ms;
+    stats.messages += messages;
+  };
+  const tap = (client: string, target: { middlewareStack: { add: (...args: any[]) => void } }) =>
+    target.middlewareStack.add(
+      (next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
+        const command = (context.commandName ?? "?").replace(/Command$/, "");
+        const queue = args.input?.QueueUrl === undefined ? undefined : (queueNameOf.get(args.input.QueueUrl) ?? "scratch");
+        const label = queue ? `${command} ${queue}` : command;
+        const started = performance.now();
+        const poller = queue ? (pollers[`${phase} ${queue}`] ??= { iterations: 0, messages: 0, receiveMs: 0, handlerMs: 0, deleteMs: 0 }) : undefined;
+        if (poller && command === "DeleteMessageBatch" && poller.lastReceiveEnd !== undefined) {
+          // The poller is sequential: receive, handle, delete. What lies between is the handler.
+          poller.handlerMs += started - poller.lastReceiveEnd;
+          poller.lastReceiveEnd = undefined;
+        }
+        let messages = 0;
+        try {
+          const result = await next(args);
+          if (command === "ReceiveMessage") messages = result.output?.Messages?.length ?? 0;
+          if (command === "SendMessageBatch") messages = args.input?.Entries?.length ?? 0;
+          return result;
+        } finally {
+          const ended = performance.now();
+          record(client, messages === 0 && command === "ReceiveMessage" ? `${label} (empty: long-poll wait)` : label, ended - started, messages);
+          if (poller && command === "ReceiveMessage" && messages > 0) {
+            poller.iterations++;
+            poller.messages += messages;
+            poller.receiveMs += ended - started;
+            poller.lastReceiveEnd = ended;
+          }
+          if (poller && command === "DeleteMessageBatch") poller.deleteMs += ended - started;
+        }
+      },
+      { step: "initialize", name: "benchFanoutTap" },
+    );
+  tap("sqs", stack.deps.sqs);
+  tap("s3", stack.deps.s3);
+  tap("dynamodb", stack.store.db);
+  return {
+    calls,
+    pollers,
+    set phase(name: string) {
+      phase = name;
+    },
+  };
+};
+
+/** When the publisher and the live cart-summary projector handled each event (first delivery), by eventId. */
+const batchTimes = {
+  publisher: new Map<string, { start: number; end: number }>(),
+  projector: new Map<string, { start: number; end: number; recordedAt: number }>(),
+};
+const wrapStreamHandler = (name: string, handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) =>
+  name !== "publisher"
+    ? handler
+    : async (event: DynamoDBStreamEvent) => {
+        const start = Date.now();
+        try {
+          return await handler(event);
+        } finally {
+          const end = Date.now();
+          for (const r of event.Records) {
+            const image = r.dynamodb?.NewImage;
+            const id = `${image?.streamId?.S}#${image?.version?.N}`;
+            if (!batchTimes.publisher.has(id)) batchTimes.publisher.set(id, { start, end });
+          }
+        }
+      };
+const wrapKinesisHandler = (name: string, handler: (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>) =>
+  name !== "cart-summary"
+    ? handler
+    : async (event: KinesisStreamEvent) => {
+        const start = Date.now();
+        try {
+          return await handler(event);
+        } finally {
+          const end = Date.now();
+          for (const r of event.Records) {
+            try {
+              const { eventId, recordedAt } = JSON.parse(Buffer.from(r.kinesis.data, "base64").toString("utf8")) as EventRecord;
+              if (!batchTimes.projector.has(eventId)) batchTimes.projector.set(eventId, { start, end, recordedAt });
+            } catch {
+              // not an event record: the projector reports it
+            }
+          }
+        }
+      };
+
+// ── HTTP ──────────────────────────────────────────────────────────────────
+
+const postJson = async (url: string, body: unknown): Promise<{ status: number; body: any }> => {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+};
+
+interface Sample {
+  readonly command: string;
+  /** POST start → ?wait answer, ms. */
+  readonly answerMs: number;
+  /** POST start → GET shows the effect, ms. */
+  readonly visibleMs: number;
+  readonly sentAt: number;
+  readonly visibleAt: number;
+  readonly eventId?: string;
+}
+
+interface DriveResult {
+  readonly commands: number;
+  readonly seconds: number;
+  readonly rate: number;
+  readonly answerMs: Latency;
+  readonly responses: Record<string, number>;
+  /** Event ids of the accepted commands, from their outcomes. */
+  readonly eventIds: string[];
+  readonly samples: Sample[];
+  readonly sampleTimeouts: number;
+  readonly gets: number;
+  readonly getMs: Latency;
+}
+
+/**
+ * Each client takes the next cart and sends its commands in order, each with
+ * ?wait=10. For the cart's sampled command it polls GET /users/{user}/carts
+ * from the moment the POST starts until the cart shows the command's effect,
+ * and sends the cart's next command only then (a client reading its write).
+ */
+const drive = async (url: string, plans: readonly CartPlan[], clients: number): Promise<DriveResult> => {
+  const answers: number[] = [];
+  const responses: Record<string, number> = {};
+  const eventIds: string[] = [];
+  const samples: Sample[] = [];
+  const getMs: number[] = [];
+  let sampleTimeouts = 0;
+  const started = performance.now();
+  await pool(plans, clients, async (plan) => {
+    for (const [n, command] of plan.commands.entries()) {
+      const t0 = performance.now();
+      const sentAt = Date.now();
+      const answer = postJson(`${url}/command?wait=10`, command.body).then((a) => ({ ...a, at: performance.now() }));
+      let visibleAt: number | undefined;
+      if (n === plan.sampled) {
+        while (performance.now() - t0 < SAMPLE_TIMEOUT_MS) {
+          const g0 = performance.now();
+          const response = await fetch(`${url}/users/${encodeURIComponent(plan.user)}/carts`);
+          const body = (await response.json()) as { carts?: CartSummary[] };
+          getMs.push(performance.now() - g0);
+          if (response.status === 200 && sameJson(body.carts?.find((c) => c.cartId === plan.cartId), command.expect)) {
+            visibleAt = performance.now();
+            break;
+          }
+          await sleep(POLL_MS);
+        }
+        if (visibleAt === undefined) sampleTimeouts++;
+      }
+      const a = await answer;
+      answers.push(a.at - t0);
+      const label = `${a.status} ${a.body?.status ?? "?"}`;
+      responses[label] = (responses[label] ?? 0) + 1;
+      const ids: string[] = a.body?.status === "accepted" ? (a.body.events ?? []).map((e: { version: number }) => `${a.body.streamId}#${e.version}`) : [];
+      eventIds.push(...ids);
+      if (visibleAt !== undefined)
+        samples.push({
+          command: String(command.body.command),
+          answerMs: a.at - t0,
+          visibleMs: visibleAt - t0,
+          sentAt,
+          visibleAt: sentAt + (visibleAt - t0),
+          eventId: ids[0],
+        });
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const commands = plans.length * PER_CART;
+  return { commands, seconds, rate: commands / seconds, answerMs: latency(answers), responses, eventIds, samples, sampleTimeouts, gets: getMs.length, getMs: latency(getMs) };
+};
+
+/** Splits each sample's latency at the fan-out's batches (wall-clock ms, one process). */
+const stagesOf = (samples: readonly Sample[]) => {
+  const stages: Record<string, number[]> = {
+    "POST → event recorded (API, commands stream, sequencer)": [],
+    "recorded → publisher batch start (events table stream poll)": [],
+    "publisher batch (PutRecords to Kinesis, PublishBatch to SNS)": [],
+    "publisher end → cart-summary batch start (Kinesis poll)": [],
+    "cart-summary batch (read item, fold, conditional put)": [],
+    "projected → seen by GET (poll every 10 ms + GET time)": [],
+  };
+  let attributed = 0;
+  for (const s of samples) {
+    const pub = s.eventId ? batchTimes.publisher.get(s.eventId) : undefined;
+    const proj = s.eventId ? batchTimes.projector.get(s.eventId) : undefined;
+    if (!pub || !proj) continue;
+    attributed++;
+    const values = [proj.recordedAt - s.sentAt, pub.start - proj.recordedAt, pub.end - pub.start, proj.start - pub.end, proj.end - proj.start, s.visibleAt - proj.end];
+    Object.values(stages).forEach((list, i) => list.push(values[i]!));
+  }
+  return { attributed, stages: Object.fromEntries(Object.entries(stages).map(([name, v]) => [name, latency(v)])) };
+};
+
+// ── Archive, read model, queues ───────────────────────────────────────────
+
+const readWholeArchive = async (stack: LocalStack) => {
+  const { s3, names } = stack.deps;
+  const keys: string[] = [];
+  let startAfter: string | undefined;
+  do {
+    const page = await listArchive(s3, names.archiveBucket, { startAfter, maxKeys: 1000 });
+    keys.push(...page.keys);
+    startAfter = page.next;
+  } while (startAfter !== undefined);
+  const objects: EventRecord[][] = new Array(keys.length);
+  await pool(keys.map((key, i) => ({ key, i })), 8, async ({ key, i }) => {
+    objects[i] = await readArchiveObject(s3, names.archiveBucket, key);
+  });
+  return { keys, events: objects.flat() };
+};
+
+/** Waits until cart-summary shows every planned cart in its final state, and answers its items. */
+const liveModel = (stack: LocalStack, plans: readonly CartPlan[]) => {
+  const expected = plans.map((p) => p.commands.at(-1)!.expect);
+  return until("cart-summary holds every cart as its commands say", async () => {
+    const items = await cartSummaryItems(stack);
+    const byKey = new Map(items.map((item) => [item.key, summaryOf(item.key, item.model)]));
+    return expected.every((s) => sameJson(byKey.get(s.cartId), s)) ? items : undefined;
+  });
+};
+
+/** The cart-summary items as the replay must rebuild them: `revision` only counts writes, so it may differ. */
+const cartSummaryItems = async (stack: LocalStack) =>
+  (await queryReadModels(stack.store, cartSummary)).map(({ revision: _revision, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+const queueDepth = async (sqs: SQSClient, queueUrl: string) => {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+};
+
+interface RawResult {
+  readonly messages: number;
+  readonly calls: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly rate: number;
+  readonly callMs: Latency;
+  /** Messages the scratch queue held afterwards: must equal `messages`. */
+  readonly queued: number;
+}
+
+/**
+ * The raw rate: the replay's own message bodies, group ids and (fresh)
+ * deduplication ids, SendMessageBatch 10 per call with one call in flight,
+ * as core/sqs.ts sendMessages sends a replay page, into a scratch FIFO queue
+ * on the same fauxqs through the same client.
+ */
+const rawSend = async (sqs: SQSClient, name: string, events: readonly EventRecord[]): Promise<RawResult> => {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: { FifoQueue: "true", VisibilityTimeout: "2" } }));
+  try {
+    const bodies = events.map((e) => ({ body: JSON.stringify(e), group: fifoId(e.streamId), dedup: fifoId(`${name}:${e.eventId}`) }));
+    const callMs: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < bodies.length; i += 10) {
+      const c0 = performance.now();
+      const { Failed = [] } = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl,
+          Entries: bodies.slice(i, i + 10).map((m, n) => ({ Id: String(n), MessageBody: m.body, MessageGroupId: m.group, MessageDeduplicationId: m.dedup })),
+        }),
+      );
+      callMs.push(performance.now() - c0);
+      if (Failed.length > 0) throw new Error(`SendMessageBatch to ${name}: ${Failed.length} refused (${Failed[0]!.Code})`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const queued = await queueDepth(sqs, QueueUrl!);
+    return { messages: bodies.length, calls: callMs.length, bytes: bodies.reduce((s, m) => s + Buffer.byteLength(m.body), 0), seconds, rate: bodies.length / seconds, callMs: latency(callMs), queued };
+  } finally {
+    await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+  }
+};
+
+interface ReplayResult {
+  readonly pages: number;
+  readonly objectsRead: number;
+  readonly eventsSent: number;
+  readonly deleted: number;
+  /** First POST /admin/replay → rebuilt read model equal to the live one. */
+  readonly seconds: number;
+  readonly rate: number;
+  /** The POST /admin/replay loop alone (reset, list, read, send). */
+  readonly sendSeconds: number;
+  readonly firstPageMs: number;
+  readonly pageMs: Latency;
+  /** From the last page's answer until the rebuilt model was complete: the projector catching up. */
+  readonly drainSeconds: number;
+  readonly modelChecks: number;
+}
+
+/**
+ * A full replay of cart-summary with reset, paged as `npm run replay` does.
+ * Completion: the replay queue is empty (a message is deleted only after its
+ * write) and the read model equals `live`; the depth is polled every 50 ms.
+ */
+const replay = async (stack: LocalStack, live: unknown, options: { reset: boolean }): Promise<ReplayResult> => {
+  const { sqs, names } = stack.deps;
+  const queueUrl = names.queueUrls["cart-summary-replay"];
+  const pageMs: number[] = [];
+  let next: Record<string, unknown> = { handler: "cart-summary", ...(options.reset ? { reset: true } : {}) };
+  const totals = { pages: 0, objectsRead: 0, eventsSent: 0, deleted: 0 };
+  const started = performance.now();
+  for (;;) {
+    const p0 = performance.now();
+    const page = await postJson(`${stack.url}/admin/replay`, next);
+    pageMs.push(performance.now() - p0);
+    if (page.status !== 200) throw new Error(`POST /admin/replay answered ${page.status}: ${JSON.stringify(page.body)}`);
+    totals.pages++;
+    totals.objectsRead += page.body.objectsRead;
+    totals.eventsSent += page.body.eventsSent;
+    totals.deleted += page.body.deleted ?? 0;
+    if (page.body.done) break;
+    next = { handler: "cart-summary", replayId: page.body.replayId, startAfter: page.body.nextStartAfter };
+  }
+  const sent = performance.now();
+  let modelChecks = 0;
+  const done = await until(
+    "the rebuilt cart-summary equal to the live one",
+    async () => {
+      if ((await queueDepth(sqs, queueUrl)) > 0) return undefined;
+      const at = performance.now();
+      modelChecks++;
+      return sameJson(await cartSummaryItems(stack), live) ? at : undefined;
+    },
+    { timeoutMs: 90_000, everyMs: 50 },
+  );
+  const seconds = (done - started) / 1000;
+  return {
+    ...totals,
+    seconds,
+    rate: totals.eventsSent / seconds,
+    sendSeconds: (sent - started) / 1000,
+    firstPageMs: pageMs[0]!,
+    pageMs: latency(pageMs),
+    drainSeconds: Math.max(0, done - sent) / 1000,
+    modelChecks,
+  };
+};
+
+// ── The benchmark ─────────────────────────────────────────────────────────
+
+/**
+ * Runs the fan-out benchmark on a fresh in-process local stack and answers
+ * its report. `report.ok` is false (and `report.checks` says which) when the
+ * work it timed did not all happen: callers must not print its numbers as
+ * valid then. Takes about a minute on 2 cores with the defaults.
+ */
+export async function benchFanout(options: { carts?: number; clients?: number }): Promise<Record<string, unknown>> {
+  const carts = options.carts ?? 200;
+  const clients = options.clients ?? 16;
+  if (!Number.isInteger(carts) || carts < 1) throw new Error(`carts must be a positive integer, not ${carts}`);
+  if (!Number.isInteger(clients) || clients < 1) throw new Error(`clients must be a positive integer, not ${clients}`);
+  const tag = Date.now().toString(36);
+  const benchStarted = performance.now();
+  const warmCarts = Math.max(clients, 16);
+  const loadBefore = loadavg();
+  batchTimes.publisher.clear();
+  batchTimes.projector.clear();
+
+  const logged: { message: string; extra?: Record<string, unknown> }[] = [];
+  progress(`starting the local stack (DynamoDB Local in memory, kinesis-mock, fauxqs in process); run ${tag}`);
+  const stack = await startStack({ port: 0, wrapStreamHandler, wrapKinesisHandler, log: (message, extra) => logged.push({ message, extra }) });
+  try {
+    const taps = makeTaps(stack);
+    const usage = () => usageSince(stack.pids[1]!, stack.pids.slice(2));
+    const idle = usage();
+    await sleep(2000);
+    const idleUsage = idle();
+
+    // Warm-up: the same paths at a smaller scale, replay included (without reset: every event is skipped as applied).
+    taps.phase = "warm-up";
+    progress(`warm-up: ${warmCarts} carts × ${PER_CART} commands, a replay, ${warmCarts * PER_CART} raw sends`);
+    const warmPlans = Array.from({ length: warmCarts }, (_, i) => planCart(`fw${tag}-`, tag, i, true));
+    const warm = await drive(stack.url, warmPlans, clients);
+    const warmIds = new Set(warm.eventIds);
+    await until("the warm-up's events archived", async () => {
+      const { events } = await readWholeArchive(stack);
+      return events.filter((e) => warmIds.has(e.eventId)).length >= warmIds.size ? true : undefined;
+    });
+    const warmLive = await liveModel(stack, warmPlans);
+    await replay(stack, warmLive, { reset: false });
+    await rawSend(stack.deps.sqs, `ordinal-bench-warm-${tag}`, (await readWholeArchive(stack)).events);
+
+    // 1. Commands under load, with the latency sample.
+    taps.phase = "commands";
+    progress(`commands: ${carts} carts × ${PER_CART} at ${clients} clients, POST /command?wait=10; one command per cart (${carts}) timed until GET /users/{user}/carts shows them`);
+    const plans = Array.from({ length: carts }, (_, i) => planCart(`fm${tag}-`, tag, i, true));
+    const commandsUsage = usage();
+    const commands = await drive(stack.url, plans, clients);
+    const commandsCpu = commandsUsage();
+
+    // 2. Every event in the archive, once; the live model complete.
+    taps.phase = "catch-up";
+    progress("waiting until the archive holds every event and cart-summary every cart");
+    const expectedIds = new Set([...warm.eventIds, ...commands.eventIds]);
+    const c0 = performance.now();
+    const archive = await until("every event archived", async () => {
+      const read = await readWholeArchive(stack);
+      return read.events.filter((e) => expectedIds.has(e.eventId)).length >= expectedIds.size ? read : undefined;
+    });
+    const archivedIds = archive.events.map((e) => e.eventId);
+    const duplicates = archivedIds.length - new Set(archivedIds).size;
+    const archivedSet = new Set(archivedIds);
+    const missing = [...expectedIds].filter((id) => !archivedSet.has(id)).length;
+    const live = await liveModel(stack, [...warmPlans, ...plans]);
+    const catchUpSeconds = (performance.now() - c0) / 1000;
+    await sleep(1000); // open-carts and the SNS subscriber finish too: the replay runs on a quiet stack
+    const replayed = archive.events.filter((e) => accepts(cartSummary, e));
+
+    // 3. Raw SendMessageBatch, the replay, raw again.
+    taps.phase = "raw before";
+    progress(`raw SendMessageBatch (before): ${replayed.length} messages, 10 per call, 1 call in flight`);
+    const rawBeforeUsage = usage();
+    const rawBefore = await rawSend(stack.deps.sqs, `ordinal-bench-raw1-${tag}`, replayed);
+    const rawBeforeCpu = rawBeforeUsage();
+
+    taps.phase = "replay";
+    progress(`replay of cart-summary with reset: ${archive.keys.length} archive objects, ${replayed.length} events`);
+    const replayUsage = usage();
+    const replayResult = await replay(stack, live, { reset: true });
+    const replayCpu = replayUsage();
+
+    taps.phase = "raw after";
+    progress(`raw SendMessageBatch (after): ${replayed.length} messages`);
+    const rawAfterUsage = usage();
+    const rawAfter = await rawSend(stack.deps.sqs, `ordinal-bench-raw2-${tag}`, replayed);
+    const rawAfterCpu = rawAfterUsage();
+    taps.phase = "checks";
+
+    // 4. Nothing failed on the way.
+    const parked =
+      (await Promise.all(Object.values(stack.failures).map((f) => f.list()))).flat().length +
+      (await Promise.all(Object.values(stack.kinesisFailures).map((f) => f.list()))).flat().length;
+    const dlq = await queueDepth(stack.deps.sqs, stack.deps.names.queueUrls["cart-summary-replay-dlq"]);
+    const rebuilt = await cartSummaryItems(stack);
+
+    const accepted = commands.responses["200 accepted"] ?? 0;
+    const warmAccepted = warm.responses["200 accepted"] ?? 0;
+    const checks = [
+      { check: "commands answered 200 accepted (warm-up + measured)", got: warmAccepted + accepted, want: (warmCarts + carts) * PER_CART },
+      { check: "sampled commands seen in GET /users/{user}/carts", got: commands.samples.length, want: carts },
+      { check: "events in the archive (distinct)", got: new Set(archivedIds).size, want: expectedIds.size },
+      { check: "events archived more than once", got: duplicates, want: 0 },
+      { check: "accepted events missing from the archive", got: missing, want: 0 },
+      { check: "replay: archive objects read", got: replayResult.objectsRead, want: archive.keys.length },
+      { check: "replay: events sent", got: replayResult.eventsSent, want: replayed.length },
+      { check: "replay: read-model items reset", got: replayResult.deleted, want: live.length },
+      { check: "rebuilt cart-summary identical to the live one (items)", got: sameJson(rebuilt, live) ? live.length : -1, want: live.length },
+      { check: "raw: messages in the scratch queue (before, after)", got: rawBefore.queued + rawAfter.queued, want: 2 * replayed.length },
+      { check: "parked batches + replay dead letters", got: parked + dlq, want: 0 },
+      { check: "poller errors logged", got: logged.length, want: 0 },
+    ].map((c) => ({ ...c, ok: c.got === c.want }));
+
+    const rawRate = (rawBefore.rate + rawAfter.rate) / 2;
+    const { attributed, stages } = stagesOf(commands.samples);
+    const poller = taps.pollers["replay cart-summary-replay"] ?? { iterations: 0, messages: 0, receiveMs: 0, handlerMs: 0, deleteMs: 0 };
+    const replayCalls = taps.calls.replay ?? {};
+    const visible = latency(commands.samples.map((s) => s.visibleMs));
+    const report = {
+      at: new Date().toISOString(),
+      commit: (() => {
+        try {
+          return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+        } catch {
+          return undefined;
+        }
+      })(),
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAverage: { before: loadBefore, after: loadavg() } },
+      options: { carts, clients, perCart: PER_CART, users: USERS, warmCarts, pollMs: POLL_MS },
+      ok: checks.every((c) => c.ok),
+      checks,
+      replay: {
+        ...replayResult,
+        archiveObjects: archive.keys.length,
+        rawRate,
+        ratio: replayResult.rate / rawRate,
+        ratioBefore: replayResult.rate / rawBefore.rate,
+        ratioAfter: replayResult.rate / rawAfter.rate,
+        sendOnlyRate: replayResult.eventsSent / replayResult.sendSeconds,
+        sendOnlyRatio: replayResult.eventsSent / replayResult.sendSeconds / rawRate,
+        poller: {
+          ...poller,
+          lastReceiveEnd: undefined,
+          messagesPerIteration: poller.messages / (poller.iterations || 1),
+          receiveMsPerIteration: poller.receiveMs / (poller.iterations || 1),
+          handlerMsPerIteration: poller.handlerMs / (poller.iterations || 1),
+          deleteMsPerIteration: poller.deleteMs / (poller.iterations || 1),
+          busySeconds: (poller.receiveMs + poller.handlerMs + poller.deleteMs) / 1000,
+        },
+        calls: replayCalls,
+        usage: replayCpu,
+      },
+      rawBefore: { ...rawBefore, usage: rawBeforeCpu },
+      rawAfter: { ...rawAfter, usage: rawAfterCpu },
+      latency: {
+        visibleMs: visible,
+        answerMs: latency(commands.samples.map((s) => s.answerMs)),
+        visibleBeforeAnswer: commands.samples.filter((s) => s.visibleMs <= s.answerMs).length,
+        byCommand: Object.fromEntries(["OpenCart", "AddItem", "CloseCart"].map((c) => [c, latency(commands.samples.filter((s) => s.command === c).map((s) => s.visibleMs))])),
+        stagesAttributed: attributed,
+        stagesMs: stages,
+        gets: commands.gets,
+        getMs: commands.getMs,
+        sampleTimeouts: commands.sampleTimeouts,
+      },
+      commands: {
+        commands: commands.commands,
+        seconds: commands.seconds,
+        rate: commands.rate,
+        answerMs: commands.answerMs,
+        responses: commands.responses,
+        usage: commandsCpu,
+        calls: taps.calls.commands ?? {},
+      },
+      catchUpSeconds,
+      idle: idleUsage,
+      events: { archived: archive.events.length, replayed: replayed.length, bodyBytes: rawBefore.bytes },
+      logged: logged.slice(0, 20),
+      // Up to here: the stack's stop comes after.
+      totalSeconds: (performance.now() - benchStarted) / 1000,
+    };
+    return report;
+  } finally {
+    progress("stopping the local stack");
+    await stack.stop();
+  }
+}
+
+// ── Printing ──────────────────────────────────────────────────────────────
+
+const fixed = (n: unknown, digits = 0) => (typeof n !== "number" || Number.isNaN(n) ? "–" : n.toFixed(digits));
+const table = (header: string[], rows: string[][]) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+};
+
+/** The report as tables, for `npm run bench` or the standalone run. */
+export const formatFanout = (report: Record<string, any>): string => {
+  const { replay: r, rawBefore, rawAfter, latency: l, commands: c } = report;
+  const cpu = (u: Usage) => `node ${fixed(u.nodeCores, 2)} (loop ${fixed(u.eventLoop * 100)}%), DynamoDB ${fixed(u.dynamoCores, 2)}, kinesis ${fixed(u.kinesisCores, 2)}, other ${fixed(u.otherCores, 2)}`;
+  const lat = (x: Latency) => [fixed(x.p50, 1), fixed(x.p90, 1), fixed(x.p99, 1), fixed(x.max, 1), fixed(x.mean, 1)];
+  const throughput = table(
+    ["phase", "events", "seconds", "events/s", "cores used (node = API, pollers, handlers, fauxqs)"],
+    [
+      ["raw SendMessageBatch (before)", String(rawBefore.messages), fixed(rawBefore.seconds, 2), fixed(rawBefore.rate), cpu(rawBefore.usage)],
+      ["replay archive → rebuilt cart-summary", String(r.eventsSent), fixed(r.seconds, 2), fixed(r.rate), cpu(r.usage)],
+      ["  of which POST /admin/replay pages", String(r.eventsSent), fixed(r.sendSeconds, 2), fixed(r.sendOnlyRate), ""],
+      ["  then projector catching up", "", fixed(r.drainSeconds, 2), "", ""],
+      ["raw SendMessageBatch (after)", String(rawAfter.messages), fixed(rawAfter.seconds, 2), fixed(rawAfter.rate), cpu(rawAfter.usage)],
+    ],
+  );
+  const ratios = table(
+    ["ratio", "value", "note"],
+    [
+      ["replay / raw SendMessageBatch", fixed(r.ratio, 3), `raw = mean of ${fixed(rawBefore.rate)} and ${fixed(rawAfter.rate)} msg/s`],
+      ["replay / raw (before, after)", `${fixed(r.ratioBefore, 3)}, ${fixed(r.ratioAfter, 3)}`, ""],
+      ["replay's sending alone / raw", fixed(r.sendOnlyRatio, 3), "POST /admin/replay loop: reset, list, get, send"],
+    ],
+  );
+  const p = r.poller;
+  // Work first, by total time; then the long polls that found nothing, which are waiting.
+  const callRows = Object.entries(r.calls as Record<string, CallStats>)
+    .sort(([a, x], [b, y]) => Number(a.includes("(empty")) - Number(b.includes("(empty")) || y.ms - x.ms)
+    .map(([name, s]) => [
+      name.startsWith("sqs GetQueueAttributes cart-summary-replay") ? `${name} (the bench polling for the end)` : name,
+      String(s.count),
+      fixed(s.ms / s.count, 2),
+      fixed(s.ms / 1000, 2),
+    ]);
+  const perEvent = (name: string) => fixed((r.calls[name]?.count ?? 0) / r.eventsSent, 2);
+  const where = table(
+    ["where the replay's time goes", "value"],
+    [
+      ["archive objects / pages / events", `${r.objectsRead} / ${r.pages} / ${r.eventsSent}`],
+      ["first page (reset of " + r.deleted + " items + 20 objects) / page p50 / p99 ms", `${fixed(r.firstPageMs, 1)} / ${fixed(r.pageMs.p50, 1)} / ${fixed(r.pageMs.p99, 1)}`],
+      ["projector poller iterations, messages each", `${p.iterations}, ${fixed(p.messagesPerIteration, 2)}`],
+      ["per iteration ms: ReceiveMessage / handler / DeleteMessageBatch", `${fixed(p.receiveMsPerIteration, 1)} / ${fixed(p.handlerMsPerIteration, 1)} / ${fixed(p.deleteMsPerIteration, 1)}`],
+      ["poller busy s (of the replay's " + fixed(r.seconds, 2) + " s)", fixed(p.busySeconds, 2)],
+      ["read-model GetItem / PutItem per replayed event", `${perEvent("dynamodb GetItem")} / ${perEvent("dynamodb PutItem")}`],
+      ["SendMessageBatch ms per call: replay's / raw p50 (before, after)", `${fixed(r.calls["sqs SendMessageBatch cart-summary-replay"]?.ms / r.calls["sqs SendMessageBatch cart-summary-replay"]?.count, 2)} / ${fixed(rawBefore.callMs.p50, 2)}, ${fixed(rawAfter.callMs.p50, 2)}`],
+      ["model checks until equal", String(r.modelChecks)],
+    ],
+  );
+  const calls = table(["SDK calls during the replay", "count", "mean ms", "total s"], callRows);
+  const latencyTable = table(
+    ["latency (ms), sampled commands under load", "p50", "p90", "p99", "max", "mean"],
+    [
+      ["POST /command → visible in GET /users/{user}/carts", ...lat(l.visibleMs)],
+      ["POST /command → ?wait=10 answer (same commands)", ...lat(l.answerMs)],
+      ...Object.entries(l.byCommand as Record<string, Latency>).map(([name, x]) => [`  visible, ${name} (${x.n})`, ...lat(x)]),
+      ...Object.entries(l.stagesMs as Record<string, Latency>).map(([name, x]) => [`  ${name}`, ...lat(x)]),
+      ["GET /users/{user}/carts (each poll)", ...lat(l.getMs)],
+    ],
+  );
+  const details = table(
+    ["detail", "value"],
+    [
+      ["samples / attributed to batches / visible before ?wait answered", `${l.visibleMs.n} / ${l.stagesAttributed} / ${l.visibleBeforeAnswer}`],
+      ["GET polls issued while sampling", String(l.gets)],
+      ["commands phase", `${c.commands} commands in ${fixed(c.seconds, 1)} s = ${fixed(c.rate)} cmd/s; ?wait p50 ${fixed(c.answerMs.p50, 1)} ms, p99 ${fixed(c.answerMs.p99, 1)} ms; ${cpu(c.usage)}`],
+      ["responses", Object.entries(c.responses).map(([k, v]) => `${k}: ${v}`).join(", ")],
+      ["archive and read model caught up after the commands", `${fixed(report.catchUpSeconds, 1)} s`],
+      ["whole bench (stack start to last check)", `${fixed(report.totalSeconds, 1)} s`],
+      ["stack idle (pollers polling)", cpu(report.idle)],
+      ["message body bytes (replayed events)", `${report.events.bodyBytes} (${fixed(report.events.bodyBytes / report.events.replayed)} per event)`],
+      ["raw SendMessageBatch call ms p50 / p99 (before, after)", `${fixed(rawBefore.callMs.p50, 2)} / ${fixed(rawBefore.callMs.p99, 2)}, ${fixed(rawAfter.callMs.p50, 2)} / ${fixed(rawAfter.callMs.p99, 2)}`],
+    ],
+  );
+  const checks = table(
+    ["check", "got", "expected", ""],
+    (report.checks as { check: string; got: number; want: number; ok: boolean }[]).map((k) => [k.check, String(k.got), String(k.want), k.ok ? "ok" : "FAILED"]),
+  );
+  return [
+    "",
+    `Ordinal fan-out bench — ${report.at}, ${report.machine.cores} cores, Node ${report.machine.node}, load average before/after ${report.machine.loadAverage.before.map((x: number) => x.toFixed(1)).join(" ")} / ${report.machine.loadAverage.after.map((x: number) => x.toFixed(1)).join(" ")}`,
+    `${report.options.carts} carts × ${report.options.perCart} commands at ${report.options.clients} clients (after a warm-up of ${report.options.warmCarts} carts); replay of the whole archive`,
+    "",
+    throughput,
+    "",
+    ratios,
+    "",
+    where,
+    "",
+    calls,
+    "",
+    latencyTable,
+    "",
+    details,
+    "",
+    checks,
+    report.ok ? "" : "\nTHE BENCH'S WORK DID NOT ALL HAPPEN: its numbers are not valid.\n",
+  ].join("\n");
+};
+
+// ── Standalone ────────────────────────────────────────────────────────────
+
+const isEntry = (() => {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(fileURLToPath(import.meta.url)) === realpathSync(resolve(process.argv[1]));
+  } catch {
+    return false;
+  }
+})();
+
+if (isEntry) {
+  const { values } = parseArgs({
+    options: {
+      carts: { type: "string", default: "200" },
+      clients: { type: "string", default: "16" },
+      out: { type: "string", default: ".ordinal/bench-fanout.json" },
+    },
+  });
+  const positive = (name: string, value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) {
+      console.error(`--${name} must be a positive integer, not '${value}'`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const report = await benchFanout({ carts: positive("carts", values.carts), clients: positive("clients", values.clients) });
+  console.log(formatFanout(report));
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, JSON.stringify(report, null, 2) + "\n");
+  console.log(`written to ${values.out}`);
+  if (!report.ok) process.exit(1);
+}
