@@ -18,6 +18,12 @@ export interface SqsPollerOptions {
   readonly queueArn: string;
   readonly handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
   readonly batchSize: number;
+  /**
+   * Batches in flight at once. Lambda scales a FIFO queue's consumers with its
+   * message groups; the queue hands a group to one receiver at a time, so
+   * each stream's order holds.
+   */
+  readonly concurrency?: number;
   readonly log?: (message: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -73,7 +79,7 @@ export const startSqsPoller = (options: SqsPollerOptions): Poller => {
       );
   };
 
-  const loop = (async () => {
+  const receiver = async () => {
     while (!stopped) {
       try {
         await poll();
@@ -82,12 +88,13 @@ export const startSqsPoller = (options: SqsPollerOptions): Poller => {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-  })();
+  };
+  const receivers = Array.from({ length: options.concurrency ?? 1 }, receiver);
 
   return {
     async stop() {
       stopped = true;
-      await loop;
+      await Promise.all(receivers);
     },
   };
 };

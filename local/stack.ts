@@ -153,6 +153,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           queueArn: fanout.queueArns[consumer.source],
           handler: make(deps),
           batchSize: consumer.batchSize,
+          concurrency: 4,
           log,
         }),
       );
