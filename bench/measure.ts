@@ -1,0 +1,119 @@
+// Small measuring tools shared by the benchmark's phases: a worker pool,
+// latency percentiles, and where the CPU went (this Node process, its event
+// loop, and the DynamoDB Local JVM).
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+
+/** Runs `task` for every item with at most `limit` in flight; each worker takes the next item when it is free. */
+export const pool = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> => {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+};
+
+export interface Latency {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** Nearest-rank percentiles, in milliseconds. */
+export const latency = (samples: readonly number[]): Latency => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+  const mean = sorted.reduce((sum, x) => sum + x, 0) / (sorted.length || 1);
+  return { p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1) ?? NaN, mean };
+};
+
+const ticksPerSecond = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a process has used, from /proc; undefined where there is no /proc. */
+const processCpuSeconds = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+};
+
+/** CPU seconds the whole machine has spent busy (all cores), from /proc/stat. */
+const machineBusySeconds = (): number | undefined => {
+  try {
+    const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - ticks[3]! - ticks[4]!) / ticksPerSecond; // less idle and iowait
+  } catch {
+    return undefined;
+  }
+};
+
+export interface Usage {
+  readonly seconds: number;
+  /** Cores this Node process used on average (all its threads): API, pollers, handlers, in-process emulators. */
+  readonly nodeCores: number;
+  /** Share of the time the event loop was busy (1 = saturated). */
+  readonly eventLoop: number;
+  /** Cores DynamoDB Local's JVM used on average. */
+  readonly dynamoCores?: number;
+  /** Cores the stack's other emulator processes (kinesis-mock) used. */
+  readonly emulatorCores?: number;
+  /** Cores everything else on the machine used meanwhile: other people's work makes the numbers noisy. */
+  readonly otherCores?: number;
+}
+
+/** The processes the local stack started besides this one: DynamoDB Local and the other emulators. */
+export interface StackProcesses {
+  readonly dynamo: number;
+  readonly emulators: readonly number[];
+}
+
+const sum = (values: readonly (number | undefined)[]) =>
+  values.some((v) => v === undefined) ? undefined : values.reduce<number>((a, b) => a + b!, 0);
+
+/** Starts measuring CPU use; call the result to get the usage since. */
+export const usageSince = ({ dynamo, emulators }: StackProcesses): (() => Usage) => {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const elu = performance.eventLoopUtilization();
+  const jvm = processCpuSeconds(dynamo);
+  const others = sum(emulators.map(processCpuSeconds));
+  const machine = machineBusySeconds();
+  return () => {
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const jvmNow = processCpuSeconds(dynamo);
+    const othersNow = sum(emulators.map(processCpuSeconds));
+    const machineNow = machineBusySeconds();
+    const nodeCores = (used.user + used.system) / 1e6 / seconds;
+    const dynamoCores = jvm === undefined || jvmNow === undefined ? undefined : (jvmNow - jvm) / seconds;
+    const emulatorCores = others === undefined || othersNow === undefined ? undefined : (othersNow - others) / seconds;
+    const machineCores = machine === undefined || machineNow === undefined ? undefined : (machineNow - machine) / seconds;
+    const ours = sum([nodeCores, dynamoCores, emulatorCores]);
+    return {
+      seconds,
+      nodeCores,
+      eventLoop: performance.eventLoopUtilization(elu).utilization,
+      dynamoCores,
+      emulatorCores,
+      otherCores: machineCores === undefined || ours === undefined ? undefined : Math.max(0, machineCores - ours),
+    };
+  };
+};
+
+/** Cores the whole stack (this process and its emulators) used. */
+export const stackCores = (u: Usage): number => u.nodeCores + (u.dynamoCores ?? 0) + (u.emulatorCores ?? 0);
