@@ -45,6 +45,8 @@ export interface Poller {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const MAX_IDLE_MS = 250;
+
 export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
   const { source, checkpoints, consumer } = options;
   const idleMs = options.idleMs ?? 25;
@@ -96,6 +98,7 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
     if (saved?.done) return;
     let last = saved?.sequenceNumber;
     let iterator = await source.iterator(shardId, last);
+    let idle = idleMs;
     while (iterator && !stopped) {
       let page;
       try {
@@ -113,7 +116,9 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
         last = source.sequenceOf(page.records.at(-1)!);
       }
       iterator = page.next;
-      if (page.records.length === 0 && iterator) await sleep(idleMs);
+      // An idle shard is polled less and less often, down to Lambda's four polls a second.
+      idle = page.records.length === 0 ? Math.min(idle * 2, MAX_IDLE_MS) : idleMs;
+      if (page.records.length === 0 && iterator) await sleep(idle);
     }
     // No next iterator: the shard is closed and drained, its children may start.
     if (!stopped) await checkpoints.set(shardId, { sequenceNumber: last, done: true });
