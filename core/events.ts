@@ -1,6 +1,5 @@
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { paginateQuery, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Store } from "./dynamo.js";
-import type { Message } from "./decider.js";
 import type { EventRecord } from "./records.js";
 
 /** One page of a stream's events in version order, after version `after`. */
@@ -23,30 +22,29 @@ export const readEvents = async (
   return { events: (page.Items ?? []) as EventRecord[], more: page.LastEvaluatedKey !== undefined };
 };
 
-export interface LoggedEvent extends Message {
-  readonly version: number;
-  readonly occurredAt: number;
-}
-
-/** Events in log (version) order, optionally only up to `version`. */
-export const readLog = async (store: Store, streamId: string, upTo?: number): Promise<LoggedEvent[]> => {
-  const events: LoggedEvent[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.events,
-        KeyConditionExpression: upTo === undefined ? "streamId = :s" : "streamId = :s AND #version <= :upTo",
-        ExpressionAttributeNames: { "#version": "version", "#type": "type", "#data": "data" },
-        ExpressionAttributeValues: { ":s": streamId, ...(upTo === undefined ? {} : { ":upTo": upTo }) },
-        ProjectionExpression: "#version, #type, #data, occurredAt",
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    events.push(...((page.Items ?? []) as LoggedEvent[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
+/**
+ * A stream's events in version order: all of them, or those after `after`
+ * and up to `upTo`. The integrity-sensitive readers (folds, gap fills) all
+ * come through here, with consistent reads.
+ */
+export const readLog = async (
+  { db, tables }: Store,
+  streamId: string,
+  { after = 0, upTo }: { after?: number; upTo?: number } = {},
+): Promise<EventRecord[]> => {
+  if (upTo !== undefined && upTo <= after) return []; // BETWEEN would refuse an empty range
+  const events: EventRecord[] = [];
+  const pages = paginateQuery(
+    { client: db },
+    {
+      TableName: tables.events,
+      KeyConditionExpression:
+        upTo === undefined ? "streamId = :s AND #version > :after" : "streamId = :s AND #version BETWEEN :from AND :upTo",
+      ExpressionAttributeNames: { "#version": "version" },
+      ExpressionAttributeValues: { ":s": streamId, ...(upTo === undefined ? { ":after": after } : { ":from": after + 1, ":upTo": upTo }) },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) events.push(...((page.Items ?? []) as EventRecord[]));
   return events;
 };
-

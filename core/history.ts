@@ -27,7 +27,7 @@ export const stateAt = async (
   streamId: string,
   point: PointInTime,
 ): Promise<HistoricState> => {
-  const log = await readLog(store, streamId, "version" in point ? point.version : undefined);
+  const log = await readLog(store, streamId, "version" in point ? { upTo: point.version } : {});
   const folded = "at" in point ? log.filter((event) => event.occurredAt <= point.at) : log;
   return {
     state: folded.reduce(microservice.evolve, microservice.initialState),
@@ -65,7 +65,7 @@ export const verifySnapshot = async (store: Store, microservice: AnyMicroservice
   // Snapshot first: it commits with its events, so every event up to its version is already in the log.
   const snapshot = await readSnapshot(store, streamId);
   const snapshotVersion = snapshot?.version ?? 0;
-  const log = await readLog(store, streamId, snapshotVersion);
+  const log = await readLog(store, streamId, { upTo: snapshotVersion });
   const folded = log.reduce(microservice.evolve, microservice.initialState);
   const foldedVersion = log.at(-1)?.version ?? 0;
   // A snapshot of another schema version is not comparable field by field: the sequencer rebuilds it.

@@ -1,6 +1,6 @@
 // The projections table: one item per (projection, key), holding the read
 // model and its checkpoint (the last version applied per stream).
-import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, paginateQuery, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { Store } from "../dynamo.js";
 import type { Checkpointed } from "./apply.js";
 import type { Projection } from "./projection.js";
@@ -29,21 +29,17 @@ export const queryReadModels = async <M>(
   filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">,
 ): Promise<ReadModelItem<M>[]> => {
   const items: ReadModelItem<M>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.projections,
-        KeyConditionExpression: "#projection = :projection",
-        ...filter,
-        ExpressionAttributeNames: { "#projection": "projection", ...filter?.ExpressionAttributeNames },
-        ExpressionAttributeValues: { ":projection": projection.name, ...filter?.ExpressionAttributeValues },
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...((page.Items ?? []) as ReadModelItem<M>[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const pages = paginateQuery(
+    { client: store.db },
+    {
+      TableName: store.tables.projections,
+      KeyConditionExpression: "#projection = :projection",
+      ...filter,
+      ExpressionAttributeNames: { "#projection": "projection", ...filter?.ExpressionAttributeNames },
+      ExpressionAttributeValues: { ":projection": projection.name, ...filter?.ExpressionAttributeValues },
+    },
+  );
+  for await (const page of pages) items.push(...((page.Items ?? []) as ReadModelItem<M>[]));
   return items;
 };
 

@@ -3,7 +3,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Store } from "../dynamo.js";
-import { readEvents } from "../events.js";
+import { readLog } from "../events.js";
 import type { EventRecord } from "../records.js";
 import { applyToReadModel, emptyCheckpoint, type FetchMissing } from "./apply.js";
 import { accepts, type Projection } from "./projection.js";
@@ -48,16 +48,7 @@ const fetchFrom = (store: Store, batch: readonly EventRecord[]): FetchMissing =>
       fromBatch.push(event);
     }
     if (fromBatch.length === before - 1 - after) return fromBatch;
-    const read: EventRecord[] = [];
-    let from = after;
-    while (from < before - 1) {
-      const page = await readEvents(store, streamId, from, Math.min(1000, before - 1 - from));
-      read.push(...page.events);
-      const last = page.events.at(-1);
-      if (!last || !page.more) break;
-      from = last.version;
-    }
-    return read.filter((e) => e.version < before);
+    return readLog(store, streamId, { after, upTo: before - 1 });
   };
 };
 
