@@ -1,26 +1,22 @@
 // The commands table's stream → sequencer: events, snapshot and outcomes per aggregate in one transaction.
-import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { microservices } from "../core/microservices.js";
 import type { CommandRecord } from "../core/records.js";
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
 import { logger, storeFromEnv } from "./deps.js";
 import { lazy } from "./http.js";
+import { newImages } from "./stream-images.js";
 
 export const makeHandler =
   (deps: SequencerDeps) =>
   async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-    const delivered = event.Records.flatMap((record) => {
-      const image = record.dynamodb?.NewImage;
-      return image ? [{ sequenceNumber: record.dynamodb!.SequenceNumber!, command: unmarshall(image as Record<string, AttributeValue>) as CommandRecord }] : [];
-    });
-    const result = await sequence(delivered.map((d) => d.command), deps);
+    const delivered = newImages<CommandRecord>(event);
+    const result = await sequence(delivered.map((d) => d.item), deps);
     if (result.failedAt === undefined) return { batchItemFailures: [] };
     const failed = delivered[result.failedAt]!;
     logger.error("sequencing failed; the batch resumes at the first command not committed", {
-      key: failed.command.key,
-      seq: failed.command.seq,
+      key: failed.item.key,
+      seq: failed.item.seq,
       errors: result.errors.map(String),
     });
     return { batchItemFailures: [{ itemIdentifier: failed.sequenceNumber }] };
