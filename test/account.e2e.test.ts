@@ -1,25 +1,14 @@
 // The ATM session over HTTP: funds, compensating events, and state at a past time.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiAt, expectJson, type Api } from "./support/api.js";
-import { startChildStack, type ChildStack } from "./support/local-stack.js";
+import { describe, expect, it } from "vitest";
+import { expectJson } from "./support/api.js";
+import { useChildStack } from "./support/local-stack.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { tableNames } from "./support/tables.js";
 
-let stack: ChildStack;
-let api: Api;
-
-beforeAll(async () => {
-  stack = await startChildStack(["--memory", "--port", "0"]);
-  api = apiAt(stack.url);
-});
-
-afterAll(async () => {
-  if (!stack) return;
-  const stopped = await stack.stop();
-  expect(stopped.leftovers).toEqual([]);
-});
+// Stopped with expectCleanStop: a clean exit and nothing left behind, as every other e2e file checks.
+const { api } = useChildStack();
 
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
 const account = (aggregateId: string, command: string, id: string, payload: Record<string, unknown>, timestamp?: number, user = "alice") => ({
@@ -80,8 +69,11 @@ describe("an ATM session", () => {
     // The log keeps the order things were recorded in: the late deposit after the withdrawal
     const log = await api.allEvents(`account:${ACC}`);
     expect(log.map((e: { type: string }) => e.type)).toEqual(["AccountOpened", "MoneyDeposited", "MoneyWithdrawn", "MoneyDeposited", "DepositReversed"]);
+    expect(log.map((e: { version: number }) => e.version)).toEqual([1, 2, 3, 4, 5]);
     expect(log[3].occurredAt).toBe("2026-11-12T00:00:00.000Z");
+    // Recorded after the withdrawal, though it happened before it.
     expect(Date.parse(log[3].recordedAt)).toBeGreaterThanOrEqual(Date.parse(log[2].recordedAt));
+    expect(Date.parse(log[3].occurredAt)).toBeLessThan(Date.parse(log[2].occurredAt));
 
     // Business time: on 11 Nov only the first deposit had happened; on 13 Nov the late one had too
     const on11 = await api.get(`/accounts/${ACC}?at=2026-11-11T00:00:00Z`);
@@ -104,8 +96,9 @@ describe("an ATM session", () => {
 describe("GET /streams/{streamId}/state", () => {
   it("folds any microservice's stream by version or time, and answers current state without a parameter", async () => {
     // Prepare
-    await api.send({ type: "cart", command: "OpenCart", aggregateId: "pit-cart", id: "p-1", user: "u", timestamp: day("2026-11-02") }, 10);
-    await api.send({ type: "cart", command: "AddItem", aggregateId: "pit-cart", id: "p-2", user: "u", payload: { sku: "A", quantity: 1, unitPrice: 5 } }, 10);
+    const opened = await api.send({ type: "cart", command: "OpenCart", aggregateId: "pit-cart", id: "p-1", user: "u", timestamp: day("2026-11-02") }, 10);
+    const added = await api.send({ type: "cart", command: "AddItem", aggregateId: "pit-cart", id: "p-2", user: "u", payload: { sku: "A", quantity: 1, unitPrice: 5 } }, 10);
+    expect([opened.status, added.status]).toEqual([200, 200]);
 
     // Act
     const current = await api.get("/streams/cart:pit-cart/state");
@@ -147,7 +140,7 @@ describe("GET /streams/{streamId}/state", () => {
   it("verify=true agrees with the snapshot after a long mixed history", async () => {
     // Prepare: 60 commands of every kind, accepted and rejected, on one account
     const ACC = "acc-verify";
-    await api.send(account(ACC, "OpenAccount", "v-0", { currency: "USD" }), 10);
+    expect((await api.send(account(ACC, "OpenAccount", "v-0", { currency: "USD" }), 10)).status).toBe(200);
     const sent = [];
     for (let i = 1; i <= 60; i++) {
       const kind = i % 5;
@@ -159,7 +152,8 @@ describe("GET /streams/{streamId}/state", () => {
             : account(ACC, "Deposit", `v-${i}`, { amount: 500 + i, transactionId: `t-${i}` }, day("2026-11-01") + i * 60_000);
       sent.push(api.send(body));
     }
-    await Promise.all(sent);
+    // Every one of them was taken (202): none was refused as bad input and left out of the history.
+    expect((await Promise.all(sent)).map((answer) => answer.status)).toEqual(sent.map(() => 202));
     const last = await api.send(account(ACC, "Deposit", "v-final", { amount: 1, transactionId: "t-final" }), 10);
     expect(last.status).toBe(200);
 
@@ -171,13 +165,17 @@ describe("GET /streams/{streamId}/state", () => {
     expect(verified.body).toMatchObject({ agrees: true, differences: [] });
     expect(verified.body.snapshotVersion).toBeGreaterThan(30);
     expect(verified.body.foldedVersion).toBe(verified.body.snapshotVersion);
+    // Mixed indeed: money went both ways.
+    const types = (await api.allEvents(`account:${ACC}`)).map((e: { type: string }) => e.type);
+    expect(types).toContain("MoneyDeposited");
+    expect(types).toContain("MoneyWithdrawn");
   });
 
   it("verify=true reports a snapshot that disagrees with its log, and where", async () => {
     // Prepare: an account, then a snapshot tampered with behind the engine's back
     const ACC = "acc-tampered";
-    await api.send(account(ACC, "OpenAccount", "x-0", { currency: "EUR" }), 10);
-    await api.send(account(ACC, "Deposit", "x-1", { amount: 500, transactionId: "t-1" }), 10);
+    expect((await api.send(account(ACC, "OpenAccount", "x-0", { currency: "EUR" }), 10)).status).toBe(200);
+    expect((await api.send(account(ACC, "Deposit", "x-1", { amount: 500, transactionId: "t-1" }), 10)).status).toBe(200);
     const { endpoints } = (await api.get("/health")).body;
     const client = new DynamoDBClient(localAwsConfig(endpoints.dynamodb));
     await DynamoDBDocumentClient.from(client).send(

@@ -1,21 +1,11 @@
 // End to end over HTTP: `npm start` in a child process, driven with fetch the
 // way the README drives it with curl. Every answer must be JSON (api.ts checks).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
-import { expectCleanStop, startChildStack, type ChildStack } from "./support/local-stack.js";
+import { describe, expect, it } from "vitest";
+import { cartCommand, type Json } from "./support/api.js";
+import { useChildStack } from "./support/local-stack.js";
 import { tablesAt } from "./support/tables.js";
 
-let stack: ChildStack;
-let api: Api;
-
-beforeAll(async () => {
-  stack = await startChildStack(["--memory", "--port", "0"]);
-  api = apiAt(stack.url);
-});
-
-afterAll(async () => {
-  if (stack) expectCleanStop(stack, await stack.stop());
-});
+const { api } = useChildStack();
 
 const versionsOf = (events: readonly Json[]) => events.map((e) => e.version);
 

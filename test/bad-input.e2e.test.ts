@@ -2,26 +2,21 @@
 // (api.ts checks every answer's content type), and writes nothing. After each request the stack's tables, read straight from
 // its DynamoDB Local, must hold exactly what they held before.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiAt, cartCommand, request, type Answer, type Api } from "./support/api.js";
-import { expectCleanStop, startChildStack, type ChildStack } from "./support/local-stack.js";
+import { cartCommand, request, type Answer } from "./support/api.js";
+import { useChildStack } from "./support/local-stack.js";
 import { tablesAt, type Tables } from "./support/tables.js";
 
-let stack: ChildStack;
-let api: Api;
+const { stack, api } = useChildStack();
 let tables: Tables;
 
 beforeAll(async () => {
-  stack = await startChildStack(["--memory", "--port", "0"]);
-  api = apiAt(stack.url);
   tables = tablesAt((await api.get("/health")).body.endpoints.dynamodb);
   // An open cart, so a bad command aimed at it is refused for its own fault alone.
   expect((await api.send(cartCommand("OpenCart", "open-cart", "open"), 5)).status).toBe(200);
 });
 
-afterAll(async () => {
+afterAll(() => {
   tables?.close();
-  if (!stack) return;
-  expectCleanStop(stack, await stack.stop());
 });
 
 /** Sends a bad request and checks it changed no table; returns the answer. */
@@ -211,7 +206,7 @@ describe("routes", () => {
     ["GET", "/carts/c-1/items"],
   ])("%s %s answers 404 in JSON", async (method, path) => {
     // Act
-    const answer = await refused(() => request(stack.url, method, path));
+    const answer = await refused(() => request(stack().url, method, path));
 
     // Assess
     expect(answer.status).toBe(404);
@@ -226,7 +221,7 @@ describe("routes", () => {
     ["DELETE", "/commands/cart%3Ac-1/1", "GET"],
   ])("%s %s answers 405 in JSON, allowing %s", async (method, path, allowed) => {
     // Act
-    const answer = await refused(() => request(stack.url, method, path, method === "GET" || method === "DELETE" ? undefined : valid));
+    const answer = await refused(() => request(stack().url, method, path, method === "GET" || method === "DELETE" ? undefined : valid));
 
     // Assess
     expect(answer.status).toBe(405);

@@ -64,9 +64,11 @@ export interface Api {
   allEvents(streamId: string, limit?: number): Promise<Json[]>;
 }
 
-export const apiAt = (base: string): Api => {
-  const get = (path: string) => request(base, "GET", path);
-  const post = (path: string, body?: unknown) => request(base, "POST", path, body);
+/** An Api at `base`; given a function, it asks for the base URL at each request (a stack started in a beforeAll). */
+export const apiAt = (base: string | (() => string)): Api => {
+  const baseUrl = typeof base === "string" ? () => base : base;
+  const get = (path: string) => request(baseUrl(), "GET", path);
+  const post = (path: string, body?: unknown) => request(baseUrl(), "POST", path, body);
   return {
     get,
     post,

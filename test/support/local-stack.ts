@@ -3,7 +3,9 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import type { LocalStack } from "../../local/stack.js";
+import { apiAt, type Api } from "./api.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const READY = /^Ordinal ready at (http:\/\/\S+)/;
@@ -156,4 +158,29 @@ export const expectCleanStop = (stack: ChildStack, stopped: Stopped) => {
   expect(dynamo, "DynamoDB Local ran under the stack").toHaveLength(1);
   expect(stopped.aliveAtExit.filter((p) => dynamo.includes(p)), "DynamoDB Local outlived the stack").toEqual([]);
   expect(stopped.leftovers).toEqual([]);
+};
+
+/**
+ * One `npm start` for the whole test file: started before its tests, stopped
+ * after them with `expectCleanStop`. `api` reaches whichever stack is running.
+ */
+export const useChildStack = (args: readonly string[] = ["--memory", "--port", "0"]): { stack(): ChildStack; readonly api: Api } => {
+  let started: ChildStack | undefined;
+  beforeAll(async () => {
+    started = await startChildStack(args);
+  });
+  afterAll(async () => {
+    if (started) expectCleanStop(started, await started.stop());
+  });
+  const stack = () => {
+    if (!started) throw new Error("the local stack did not start");
+    return started;
+  };
+  return { stack, api: apiAt(() => stack().url) };
+};
+
+/** Stops a stack started in process, and checks that it left none of the processes it started running. */
+export const stopLocalStack = async (stack: LocalStack) => {
+  await stack.stop();
+  expect(stack.pids.slice(1).filter(isAlive), "processes the stack started, still alive").toEqual([]);
 };
