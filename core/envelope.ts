@@ -46,6 +46,15 @@ export const issuesOf = (error: z.ZodError, prefix = ""): FieldIssue[] =>
 
 const describe = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value);
 
+/** A JSON body checked against `schema`: not an object, or any broken rule, is a ValidationError naming the field. */
+export const parseBody = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new ValidationError([{ field: "", rule: `the body must be a JSON object, not ${describe(body)}` }]);
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
+  return parsed.data;
+};
+
 /**
  * Validates everything a command needs before anything is written: the
  * envelope, the microservice, the command name and the payload's schema.
@@ -54,11 +63,7 @@ export const parseEnvelope = (
   body: unknown,
   microservices: Readonly<Record<string, AnyMicroservice>>,
 ): { envelope: CommandEnvelope; microservice: AnyMicroservice } => {
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw new ValidationError([{ field: "", rule: `the body must be a JSON object, not ${describe(body)}` }]);
-  const parsed = envelopeSchema.safeParse(body);
-  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
-  const envelope = parsed.data;
+  const envelope = parseBody(envelopeSchema, body);
   const microservice = microservices[envelope.type];
   if (!microservice)
     throw new ValidationError([

@@ -2,10 +2,8 @@
 // to their source queue (up to 1,000 per call; `done` says whether it is empty).
 import { ulid } from "ulid";
 import { z } from "zod";
-import { issuesOf } from "../core/envelope.js";
-import { ValidationError } from "../core/errors.js";
+import { parseBody } from "../core/envelope.js";
 import { redrivableQueues, redrive, type RedriveDeps } from "../core/redrive.js";
-import type { QueueName } from "../core/topology.js";
 import { fanoutDepsFromEnv } from "./deps.js";
 import { http, jsonBody, lazy } from "./http.js";
 
@@ -18,13 +16,8 @@ const bodySchema = z.strictObject({
 
 export const makeHandler = (deps: RedriveDeps) =>
   http(async (event) => {
-    const body = jsonBody(event);
-    if (typeof body !== "object" || body === null || Array.isArray(body))
-      throw new ValidationError([{ field: "", rule: "the body must be a JSON object" }]);
-    const parsed = bodySchema.safeParse(body);
-    if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
-    const redriveId = parsed.data.redriveId ?? ulid();
-    const result = await redrive(deps, { queue: parsed.data.queue as QueueName, redriveId });
+    const { queue, redriveId = ulid() } = parseBody(bodySchema, jsonBody(event));
+    const result = await redrive(deps, { queue, redriveId });
     return { statusCode: 200, body: { ...result, redriveId } };
   });
 

@@ -4,7 +4,7 @@
 import { ulid } from "ulid";
 import { z } from "zod";
 import type { Store } from "../core/dynamo.js";
-import { issuesOf } from "../core/envelope.js";
+import { parseBody } from "../core/envelope.js";
 import { ValidationError } from "../core/errors.js";
 import { resetProjection } from "../core/projections/index.js";
 import { replayPage, type ReplayDeps } from "../core/replay.js";
@@ -34,11 +34,7 @@ const bodySchema = z.strictObject({
 const msOf = (value: number | string | undefined) => (typeof value === "string" ? Date.parse(value) : value);
 
 export const parseReplayRequest = (body: unknown) => {
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw new ValidationError([{ field: "", rule: "the body must be a JSON object" }]);
-  const parsed = bodySchema.safeParse(body);
-  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
-  const { from, to, ...rest } = parsed.data;
+  const { from, to, ...rest } = parseBody(bodySchema, body);
   const range = { from: msOf(from), to: msOf(to) };
   if (range.from !== undefined && range.to !== undefined && range.from > range.to)
     throw new ValidationError([{ field: "to", rule: "must not be before from" }]);

@@ -205,7 +205,7 @@ describe("replay request", () => {
     expect(issues({ handler: "cart-summary", bogus: 1 })).toEqual([{ field: "bogus", rule: "is not a known field" }]);
     expect(issues({ handler: "cart-summary", reset: true, startAfter: "events/2026/" })).toEqual([{ field: "reset", rule: expect.any(String) }]);
     expect(issues({ handler: "cart-summary", replayId: "no spaces" })).toEqual([{ field: "replayId", rule: expect.any(String) }]);
-    expect(issues([])).toEqual([{ field: "", rule: "the body must be a JSON object" }]);
+    expect(issues([])).toEqual([{ field: "", rule: "the body must be a JSON object, not an array" }]);
   });
 });
 
