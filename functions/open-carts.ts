@@ -1,5 +1,5 @@
 // GET /carts?status=open&idleFor=P14D: open carts idle for at least that long, longest idle first.
-import { parseDuration } from "../core/duration.js";
+import { parseDuration } from "../core/iso8601.js";
 import { ValidationError } from "../core/errors.js";
 import { idleOpenCarts } from "../core/projections/index.js";
 import { apiDepsFromEnv, type ApiDeps } from "./deps.js";

@@ -6,9 +6,7 @@ import { ValidationError } from "../core/errors.js";
 import { stateAt, type PointInTime } from "../core/history.js";
 import { readAggregate } from "../core/aggregates.js";
 import { integerParam } from "./http.js";
-
-// ISO 8601 with a date, a time and a zone, e.g. 2026-11-23T14:00:00Z or 2026-11-23T15:00:00.5+01:00.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+import { INSTANT_RULE, isoInstant } from "../core/iso8601.js";
 
 export const pointInTimeOf = (event: APIGatewayProxyEventV2): PointInTime | undefined => {
   const query = event.queryStringParameters ?? {};
@@ -17,10 +15,8 @@ export const pointInTimeOf = (event: APIGatewayProxyEventV2): PointInTime | unde
   const version = integerParam(query.version, "version", { min: 0, max: Number.MAX_SAFE_INTEGER });
   if (version !== undefined) return { version };
   if (query.at === undefined) return undefined;
-  const at = Date.parse(query.at);
-  if (!ISO_INSTANT.test(query.at) || Number.isNaN(at))
-    throw new ValidationError([{ field: "at", rule: `must be an ISO 8601 time with a zone, such as 2026-11-23T14:00:00Z, not '${query.at}'` }]);
-  return { at };
+  if (!isoInstant.safeParse(query.at).success) throw new ValidationError([{ field: "at", rule: `${INSTANT_RULE}, not '${query.at}'` }]);
+  return { at: Date.parse(query.at) };
 };
 
 /** The state now (from the snapshot) or at a point in time (folded from the log). */

@@ -9,17 +9,12 @@ import { ValidationError } from "../core/errors.js";
 import { resetProjection } from "../core/projections/index.js";
 import { replayPage, type ReplayDeps } from "../core/replay.js";
 import { projectionNames } from "../core/topology.js";
+import { INSTANT_RULE, isoInstant } from "../core/iso8601.js";
 import { fanoutDepsFromEnv } from "./deps.js";
 import { http, jsonBody, lazy } from "./http.js";
 
-const timeRule = "must be an ISO 8601 time (2026-11-23T14:00:00Z) or milliseconds since the epoch";
-const time = z.union(
-  [
-    z.number(timeRule).int(timeRule).nonnegative(timeRule),
-    z.string(timeRule).refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && Number.isFinite(Date.parse(s)), timeRule),
-  ],
-  { error: timeRule },
-);
+const timeRule = `${INSTANT_RULE}, or milliseconds since the epoch`;
+const time = z.union([z.number().int().nonnegative(), isoInstant], { error: timeRule });
 
 const bodySchema = z.strictObject({
   handler: z.enum(projectionNames, { error: `must be one of ${projectionNames.join(", ")}` }),

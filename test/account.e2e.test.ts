@@ -119,6 +119,7 @@ describe("GET /streams/{streamId}/state", () => {
       ["version=999", "version"],
       ["at=yesterday", "at"],
       ["at=2026-11-03", "at"],
+      ["at=2026-11-03T00:00:00", "at"],
       ["at=2026-13-45T00:00:00Z", "at"],
       ["version=1&at=2026-11-03T00:00:00Z", "version"],
       ["verify=maybe", "verify"],

@@ -2,7 +2,7 @@
 // by duplicates and out-of-order delivery; the version checkpoint and gap
 // filling on plain data; the query parameters and the replay request.
 import { describe, expect, it } from "vitest";
-import { parseDuration } from "../core/duration.js";
+import { parseDuration } from "../core/iso8601.js";
 import { ValidationError } from "../core/errors.js";
 import { applyToReadModel, cartSummary, emptyCheckpoint, GapError, openCarts, summaryOf } from "../core/projections/index.js";
 import { redrivableQueues, redrivePlanOf } from "../core/redrive.js";
@@ -201,6 +201,8 @@ describe("replay request", () => {
 
   it("refuses bad times, a backwards range, unknown fields, and a reset in the middle of a replay", () => {
     expect(issues({ handler: "cart-summary", from: "yesterday" })).toEqual([{ field: "from", rule: expect.stringContaining("ISO 8601") }]);
+    // Without a zone the time would depend on the machine reading it.
+    expect(issues({ handler: "cart-summary", from: "2026-11-23T14:00:00" })).toEqual([{ field: "from", rule: expect.stringContaining("zone") }]);
     expect(issues({ handler: "cart-summary", from: T0 + 1, to: T0 })).toEqual([{ field: "to", rule: "must not be before from" }]);
     expect(issues({ handler: "cart-summary", bogus: 1 })).toEqual([{ field: "bogus", rule: "is not a known field" }]);
     expect(issues({ handler: "cart-summary", reset: true, startAfter: "events/2026/" })).toEqual([{ field: "reset", rule: expect.any(String) }]);

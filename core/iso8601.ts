@@ -1,5 +1,11 @@
-// ISO 8601 durations of fixed length (weeks, days, hours, minutes, seconds),
-// as query parameters like `idleFor=P14D` or `PT1H30M` give them.
+// ISO 8601 as clients write it: instants with a zone (`at=`, `from`, `to`) and
+// durations of fixed length (`idleFor=P14D`, `PT1H30M`).
+import { z } from "zod";
+
+export const INSTANT_RULE = "must be an ISO 8601 time with seconds and a zone, such as 2026-11-23T14:00:00Z";
+
+/** An instant that means the same on every machine: a date, a time with seconds, and Z or an offset. */
+export const isoInstant = z.iso.datetime({ offset: true, error: INSTANT_RULE });
 
 const pattern =
   /^P(?:(?<years>\d+)Y)?(?:(?<months>\d+)M)?(?:(?<weeks>\d+)W)?(?:(?<days>\d+)D)?(?:T(?:(?<hours>\d+)H)?(?:(?<minutes>\d+)M)?(?:(?<seconds>\d+(?:[.,]\d+)?)S)?)?$/;
