@@ -52,19 +52,7 @@ export function Ordinal({ stack }: StackContext) {
     tables[consumer.source].addConsumers(stack, {
       [name]: {
         function: functionProps(consumer, resources),
-        cdk: {
-          eventSource: {
-            startingPosition: StartingPosition.TRIM_HORIZON,
-            batchSize: consumer.batchSize,
-            maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
-            retryAttempts: consumer.retryAttempts,
-            // The handler reports the first failed record; Lambda retries from
-            // there, which keeps per-key order without bisecting.
-            reportBatchItemFailures: true,
-            bisectBatchOnError: false,
-            onFailure: new SqsDlq(failureQueue(consumer.failureDestination).cdk.queue),
-          },
-        },
+        cdk: { eventSource: shardEventSource(consumer, failureQueue(consumer.failureDestination)) },
       },
     });
   }
@@ -73,19 +61,7 @@ export function Ordinal({ stack }: StackContext) {
     streams[consumer.source].addConsumers(stack, {
       [name]: {
         function: functionProps(consumer, resources, { kinesis: consumer.source }),
-        cdk: {
-          eventSource: {
-            startingPosition: StartingPosition.TRIM_HORIZON,
-            batchSize: consumer.batchSize,
-            maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
-            retryAttempts: consumer.retryAttempts,
-            reportBatchItemFailures: true,
-            bisectBatchOnError: false,
-            // One batch per shard at a time: a stream's events arrive in order.
-            parallelizationFactor: 1,
-            onFailure: new SqsDlq(failureQueue(consumer.failureDestination).cdk.queue),
-          },
-        },
+        cdk: { eventSource: { ...shardEventSource(consumer, failureQueue(consumer.failureDestination)), parallelizationFactor: 1 } },
       },
     });
   }
@@ -126,4 +102,24 @@ function createTable(stack: Stack, spec: TableSpec): Table {
       },
     },
   });
+}
+
+/**
+ * What every consumer of a sharded stream (DynamoDB Streams, Kinesis) shares:
+ * the handler reports the first failed record and Lambda retries from there,
+ * which keeps per-key order without bisecting; spent batches go to a queue.
+ */
+function shardEventSource(
+  consumer: { batchSize: number; maxBatchingWindowSeconds: number; retryAttempts: number },
+  failures: Queue,
+) {
+  return {
+    startingPosition: StartingPosition.TRIM_HORIZON,
+    batchSize: consumer.batchSize,
+    maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+    retryAttempts: consumer.retryAttempts,
+    reportBatchItemFailures: true,
+    bisectBatchOnError: false,
+    onFailure: new SqsDlq(failures.cdk.queue),
+  };
 }
