@@ -3,43 +3,22 @@
 // projection would on an item it cannot write. The batch's other records must
 // proceed, the failing record must be parked after the retries, and
 // POST /admin/redrive must bring it back.
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
+import { ListShardsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventRecord } from "../core/records.js";
 import { startStack, type LocalStack } from "../local/stack.js";
 import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
-import { isAlive } from "./support/local-stack.js";
+import { decode, readShard } from "./support/kinesis.js";
+import { stopLocalStack } from "./support/local-stack.js";
+import { gate, until } from "./support/wait.js";
 
 type KinesisHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 
 const USER = "u-fail";
 const eventOf = (record: KinesisStreamRecord) => JSON.parse(Buffer.from(record.kinesis.data, "base64").toString("utf8")) as EventRecord;
 const idsOf = (records: readonly KinesisStreamRecord[]) => records.map((r) => eventOf(r).eventId);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-};
-
-/** A gate the wrapped consumer waits at while it is closed. */
-const gate = () => {
-  let open: () => void = () => {};
-  let opened: Promise<void> = Promise.resolve();
-  return {
-    close: () => (opened = new Promise((resolve) => (open = resolve))),
-    open: () => open(),
-    passed: () => opened,
-  };
-};
-
 /** The shard Kinesis puts a partition key on: the one whose hash key range holds the key's MD5. */
 const shardOf = (shards: readonly { id: string; start: bigint; end: bigint }[], partitionKey: string) => {
   const hash = BigInt(`0x${createHash("md5").update(partitionKey).digest("hex")}`);
@@ -47,16 +26,8 @@ const shardOf = (shards: readonly { id: string; start: bigint; end: bigint }[], 
 };
 
 /** Event ids of one shard, in the shard's order, from the start. */
-const eventIdsInShard = async (kinesis: KinesisClient, stream: string, shardId: string): Promise<string[]> => {
-  const ids: string[] = [];
-  let { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }));
-  while (ShardIterator) {
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1000 }));
-    ids.push(...(page.Records ?? []).map((r) => (JSON.parse(Buffer.from(r.Data!).toString("utf8")) as EventRecord).eventId));
-    ShardIterator = page.Records?.length ? page.NextShardIterator : undefined;
-  }
-  return ids;
-};
+const eventIdsInShard = async (kinesis: KinesisClient, stream: string, shardId: string): Promise<string[]> =>
+  (await readShard(kinesis, stream, shardId)).map((r) => decode(r).eventId);
 
 describe("a Kinesis consumer that fails one record", () => {
   const held = gate();
@@ -120,9 +91,7 @@ describe("a Kinesis consumer that fails one record", () => {
 
   afterAll(async () => {
     held.open();
-    if (!stack) return;
-    await stack.stop();
-    expect(stack.pids.slice(1).filter(isAlive)).toEqual([]);
+    if (stack) await stopLocalStack(stack);
   });
 
   it("applies the rest of the batch and parks the failing record after the retries", async () => {

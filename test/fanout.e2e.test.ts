@@ -4,14 +4,7 @@
 // with the event log itself. Then the read models are rebuilt from the archive
 // and must come out identical, and records delivered a second time by hand
 // must change nothing.
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-  PutRecordsCommand,
-  type _Record,
-} from "@aws-sdk/client-kinesis";
+import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import {
   DeleteMessageBatchCommand,
@@ -34,9 +27,11 @@ import { localAwsConfig } from "../local/dynamodb.js";
 import { fauxqsClientConfig, s3ClientConfig } from "../local/fauxqs.js";
 import { kinesisClientConfig } from "../local/kinesis.js";
 import { TABLE_PREFIX } from "../local/stack.js";
-import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
-import { expectCleanStop, startChildStack, type ChildStack } from "./support/local-stack.js";
+import { cartCommand, type Json } from "./support/api.js";
+import { decode, readStream } from "./support/kinesis.js";
+import { useChildStack } from "./support/local-stack.js";
 import { tablesAt, type Tables } from "./support/tables.js";
+import { eventually } from "./support/wait.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STREAM = `${TABLE_PREFIX}${kinesisStreams.allEvents.name}`;
@@ -47,21 +42,6 @@ const USERS = ["u-ana", "u-ben", "u-cho", "u-dev", "u-eli"];
 const CARTS = 40;
 const cartIdOf = (i: number) => `c-${String(i).padStart(2, "0")}`;
 const ownerOf = (i: number) => USERS[i % USERS.length]!;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `attempt` until it stops throwing; past the deadline, its last error fails the test. */
-const eventually = async <T>(what: string, attempt: () => Promise<T>, timeoutMs = 45_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what}: not so after ${timeoutMs} ms: ${(error as Error).message}`);
-    }
-    await sleep(250);
-  }
-};
 
 // --- the commands ---------------------------------------------------------
 
@@ -159,8 +139,7 @@ const expectedReadModels = (events: readonly LoggedEvent[]) => {
 
 // --- the stack and clients --------------------------------------------------
 
-let stack: ChildStack;
-let api: Api;
+const { stack, api } = useChildStack();
 let kinesis: KinesisClient;
 let sqs: SQSClient;
 let s3: S3Client;
@@ -170,8 +149,6 @@ let tables: Tables;
 const queueUrls: Record<string, string> = {};
 
 beforeAll(async () => {
-  stack = await startChildStack(["--memory", "--port", "0"]);
-  api = apiAt(stack.url);
   const health = await api.get("/health");
   expect(health.status).toBe(200);
   const { endpoints } = health.body;
@@ -188,27 +165,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const client of [kinesis, sqs, s3, dynamo]) client?.destroy();
   tables?.close();
-  if (stack) expectCleanStop(stack, await stack.stop());
 });
 
 /** Every record of every shard of the "all events" stream, from the start, in each shard's order. */
-const readKinesis = async (): Promise<{ shardId: string; records: _Record[] }[]> => {
-  const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: STREAM }));
-  return Promise.all(
-    Shards.map(async ({ ShardId }) => {
-      const records: _Record[] = [];
-      let { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId, ShardIteratorType: "TRIM_HORIZON" }));
-      while (ShardIterator) {
-        const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
-        records.push(...(page.Records ?? []));
-        ShardIterator = page.Records?.length ? page.NextShardIterator : undefined;
-      }
-      return { shardId: ShardId!, records };
-    }),
-  );
-};
-
-const decode = (record: _Record) => JSON.parse(Buffer.from(record.Data!).toString("utf8")) as EventRecord;
+const readKinesis = () => readStream(kinesis, STREAM);
 
 /** Every archive object under events/, with its events, in key order. */
 const readArchive = async (): Promise<{ key: string; events: EventRecord[] }[]> => {
@@ -415,7 +375,7 @@ describe("the fan-out, end to end on npm start", () => {
       next = { handler: "cart-summary", replayId: page.body.replayId, startAfter: page.body.nextStartAfter };
     }
     const cli = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile("npm", ["run", "replay", "--", "--handler", "open-carts", "--reset", "--url", stack.url], { cwd: ROOT, timeout: 90_000 }, (error, stdout, stderr) =>
+      execFile("npm", ["run", "replay", "--", "--handler", "open-carts", "--reset", "--url", stack().url], { cwd: ROOT, timeout: 90_000 }, (error, stdout, stderr) =>
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
       ),
     );

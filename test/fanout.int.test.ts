@@ -1,15 +1,7 @@
 // The fan-out against real emulators: kinesis-mock for the "all events" stream,
 // fauxqs for SNS, SQS and S3. Per-record failures, which neither emulator
 // produces, are injected through wrapped clients around the real ones.
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-  PutRecordsCommand,
-  type _Record,
-  type PutRecordsResultEntry,
-} from "@aws-sdk/client-kinesis";
+import { KinesisClient, PutRecordsCommand, type _Record, type PutRecordsResultEntry } from "@aws-sdk/client-kinesis";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { PublishBatchCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -23,6 +15,7 @@ import { makeHandler as makePublisher } from "../functions/publisher.js";
 import { fauxqsClientConfig, s3ClientConfig, startFauxqs, type LocalFauxqs } from "../local/fauxqs.js";
 import { ensureKinesisStream, kinesisClientConfig, startKinesis, type LocalKinesis } from "../local/kinesis.js";
 import { cartEvents, eventRecord, eventsTableStreamEvent, fromGetRecords, interleave, kinesisRecord } from "./support/event-records.js";
+import { decode, readStream as readAll } from "./support/kinesis.js";
 
 let kinesisMock: LocalKinesis;
 let fauxqs: LocalFauxqs;
@@ -64,23 +57,7 @@ afterAll(async () => {
 });
 
 /** Every record of every shard of a stream, from the start. */
-const readStream = async (streamName: string): Promise<{ shardId: string; records: _Record[] }[]> => {
-  const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
-  return Promise.all(
-    Shards.map(async ({ ShardId }) => {
-      const records: _Record[] = [];
-      let { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId, ShardIteratorType: "TRIM_HORIZON" }));
-      while (ShardIterator) {
-        const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
-        records.push(...(page.Records ?? []));
-        ShardIterator = page.Records?.length ? page.NextShardIterator : undefined;
-      }
-      return { shardId: ShardId!, records };
-    }),
-  );
-};
-
-const decode = (record: _Record) => JSON.parse(Buffer.from(record.Data!).toString("utf8")) as EventRecord;
+const readStream = (streamName: string) => readAll(kinesis, streamName);
 
 /** Per stream id, the versions in the order Kinesis holds them, for the given streams only. */
 const versionsInKinesis = async (streamIds: ReadonlySet<string>): Promise<Map<string, number[]>> => {
@@ -152,6 +129,7 @@ describe("publisher", () => {
     const streamIds = new Set(batch.map((e) => e.streamId));
     expect(await versionsInKinesis(streamIds)).toEqual(versionsOf(batch));
     for (const streamId of streamIds) expect(shards.filter((s) => s.records.some((r) => r.PartitionKey === streamId))).toHaveLength(1);
+    expect(shards).toHaveLength(kinesisStreams.allEvents.shards);
     expect(shards.every((s) => s.records.length > 0), "both shards are used").toBe(true);
   });
 
@@ -230,6 +208,7 @@ describe("archiver", () => {
 
   it("writes one object per batch under a key derived from the batch, and a redelivered batch rewrites the same key", async () => {
     // Prepare: each shard's records in batches of 5, as the event source mapping would hand them over
+    expect(shards.flatMap((s) => s.records), "6 carts of 6 events on the source stream").toHaveLength(36);
     const archiver = makeArchiver({ s3, names });
     const batches = shards.flatMap(({ shardId, records }) =>
       Array.from({ length: Math.ceil(records.length / 5) }, (_, i) => fromGetRecords(shardId, records.slice(i * 5, i * 5 + 5))),

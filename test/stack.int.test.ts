@@ -10,34 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type LocalStack, type StackOptions } from "../local/stack.js";
 import type { ParkedBatch } from "../local/failures.js";
 import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
-import { isAlive } from "./support/local-stack.js";
+import { stopLocalStack } from "./support/local-stack.js";
+import { gate, until } from "./support/wait.js";
 
 type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
 const commandOf = (record: DynamoDBRecord) => {
   const image = record.dynamodb?.NewImage;
   return { key: image?.key?.S ?? "", seq: Number(image?.seq?.N), aggregateId: image?.aggregateId?.S ?? "" };
-};
-
-/** A gate the sequencer waits at while it is closed. */
-const gate = () => {
-  let open: () => void = () => {};
-  let opened: Promise<void> = Promise.resolve();
-  return {
-    close: () => (opened = new Promise((resolve) => (open = resolve))),
-    open: () => open(),
-    passed: () => opened,
-  };
-};
-
-const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 };
 
 describe("the sequencer's failure destination", () => {
@@ -77,9 +57,7 @@ describe("the sequencer's failure destination", () => {
 
   afterAll(async () => {
     held.open();
-    if (!stack) return;
-    await stack.stop();
-    expect(stack.pids.slice(1).filter(isAlive)).toEqual([]);
+    if (stack) await stopLocalStack(stack);
   });
 
   it("parks a command that keeps failing after its retries, while the rest of its batch is sequenced", async () => {
@@ -165,8 +143,7 @@ describe("a restart of the local stack on the same data folder", () => {
     expect((await api.send(cartCommand("OpenCart", "r-1", "r-1"), 5)).status).toBe(200);
     expect((await api.send(cartCommand("AddItem", "r-1", "r-2", { sku: "SKU-1", quantity: 1, unitPrice: 10 }), 5)).status).toBe(200);
     expect((await api.send(cartCommand("OpenCart", "r-2", "r-3"), 5)).status).toBe(200);
-    await before.stop();
-    expect(before.pids.slice(1).filter(isAlive)).toEqual([]);
+    await stopLocalStack(before);
     const delivered: { key: string; seq: number }[] = [];
 
     // Act
@@ -177,7 +154,7 @@ describe("a restart of the local stack on the same data folder", () => {
       },
     });
     const added = await apiAt(after.url).send(cartCommand("AddItem", "r-1", "r-4", { sku: "SKU-1", quantity: 1, unitPrice: 10 }), 5);
-    await after.stop();
+    await stopLocalStack(after);
 
     // Assess
     expect(added.status).toBe(200);
