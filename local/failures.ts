@@ -21,7 +21,7 @@ export const dynamoFailureDestination = async <R = DynamoDBRecord>(
   db: DynamoDBDocumentClient,
   table: string,
   destination: string,
-  sequenceOf: (record: R) => string = (record) => (record as DynamoDBRecord).dynamodb?.SequenceNumber ?? "",
+  sequenceOf: (record: R) => string,
 ): Promise<FailureDestination<R>> => {
   await ensureLocalTable(client, table, "destination", "id");
   return {

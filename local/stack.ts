@@ -19,7 +19,7 @@ import { kinesisSource } from "./kinesis-source.js";
 import { startSqsPoller } from "./sqs-poller.js";
 import { startServer } from "./server.js";
 import { dynamodbStreamSource } from "./dynamodb-stream-source.js";
-import { startShardPoller, type Poller } from "./shard-poller.js";
+import { startShardPoller, type BatchHandler, type Poller, type ShardSource } from "./shard-poller.js";
 import { createTables } from "./tables.js";
 
 export interface StackOptions {
@@ -94,53 +94,52 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
         },
       },
     };
-    // Parked batches live in DynamoDB Local, which keeps them across restarts;
-    // fauxqs keeps nothing. On AWS they are in each consumer's SQS failure queue.
-    const parkIn = <R>(destination: string, sequenceOf?: (record: R) => string) =>
-      dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, destination, sequenceOf);
-    const checkpointsFor = (consumer: string) => dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, consumer);
+    const pollers: Poller[] = [];
+    /**
+     * A consumer of a sharded stream: its poller, with checkpoints kept under
+     * `checkpointKey`, and its failure destination. Parked batches live in
+     * DynamoDB Local, which keeps them across restarts (fauxqs keeps nothing);
+     * on AWS they are in each consumer's SQS failure queue.
+     */
+    const shardConsumer = async <R>(
+      name: string,
+      consumer: { readonly failureDestination: string; readonly batchSize: number; readonly retryAttempts: number },
+      source: ShardSource<R>,
+      handler: BatchHandler<R>,
+      checkpointKey = name,
+    ): Promise<FailureDestination<R>> => {
+      const parked = await dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination, source.sequenceOf);
+      redrivers.set(consumer.failureDestination, () => redriveParked(parked, handler));
+      pollers.push(
+        startShardPoller({
+          consumer: name,
+          source,
+          checkpoints: await dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, checkpointKey),
+          handler,
+          batchSize: consumer.batchSize,
+          retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
+          onFailure: parked.park,
+          log,
+        }),
+      );
+      return parked;
+    };
 
     const failures: Record<string, FailureDestination> = {};
-    const pollers: Poller[] = [];
     for (const [name, consumer] of Object.entries(streamConsumers)) {
       const make = streamHandlers[consumer.handler];
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, make(deps)) : make(deps);
-      failures[name] = await parkIn(consumer.failureDestination);
-      redrivers.set(consumer.failureDestination, () => redriveParked(failures[name]!, handler));
-      pollers.push(
-        startShardPoller({
-          consumer: name,
-          source: dynamodbStreamSource(streams, streamArns[consumer.source]!),
-          checkpoints: await checkpointsFor(name),
-          handler,
-          batchSize: consumer.batchSize,
-          retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
-          onFailure: failures[name]!.park,
-          log,
-        }),
-      );
+      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!), handler);
     }
     const kinesisFailures: Record<string, FailureDestination<KinesisStreamRecord>> = {};
+    const allEvents = kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn);
     for (const [name, consumer] of Object.entries(kinesisConsumers)) {
       const make = kinesisHandlers[consumer.handler];
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, make(deps)) : make(deps);
-      kinesisFailures[name] = await parkIn<KinesisStreamRecord>(consumer.failureDestination, (r) => r.kinesis.sequenceNumber);
-      redrivers.set(consumer.failureDestination, () => redriveParked(kinesisFailures[name]!, handler));
-      pollers.push(
-        startShardPoller({
-          consumer: name,
-          source: kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn),
-          // kinesis-mock starts empty every time: a checkpoint only means something for the stream it was taken on.
-          checkpoints: await checkpointsFor(`${name}@${fanout.allEventsCreatedAt}`),
-          handler,
-          batchSize: consumer.batchSize,
-          retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
-          onFailure: kinesisFailures[name]!.park,
-          log,
-        }),
-      );
+      // kinesis-mock starts empty every time: a checkpoint only means something for the stream it was taken on.
+      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, handler, `${name}@${fanout.allEventsCreatedAt}`);
     }
     for (const [name, consumer] of Object.entries(queueConsumers)) {
       const make = queueHandlers[consumer.handler];
