@@ -70,13 +70,13 @@ export const waitForOutcome = async (
 ): Promise<OutcomeRecord | undefined> => {
   const deadline = Date.now() + waitMs;
   for (;;) {
+    // Sleep first: a command appended a moment ago has not been through the stream and the sequencer yet.
+    await sleep(Math.max(0, Math.min(pollMs, deadline - Date.now())));
     const outcome = await store.db.send(
       new GetCommand({ TableName: store.tables.outcomes, Key: { key, seq }, ConsistentRead: true }),
     );
     if (outcome.Item) return outcome.Item as OutcomeRecord;
-    const left = deadline - Date.now();
-    if (left <= 0) return undefined;
-    await sleep(Math.min(pollMs, left));
+    if (Date.now() >= deadline) return undefined;
     pollMs = Math.min(pollMs * 2, 200);
   }
 };
