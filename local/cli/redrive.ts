@@ -1,6 +1,7 @@
 // npm run redrive -- --queue <name> [--url <url>]
 // Moves a dead-letter queue's messages back to their source queue through the
-// running stack, or reports how many a failure destination holds.
+// running stack, or hands a stream consumer's parked batches back to it; exits
+// non-zero when anything is left parked or the stack refuses.
 import { parseArgs } from "node:util";
 import { ulid } from "ulid";
 import { defaultUrl, postJson, withRetries } from "./post.js";
@@ -33,7 +34,13 @@ const main = async () => {
   for (;;) {
     const answer = await withRetries(3, () => postJson<RedriveAnswer>(endpoint, { queue: values.queue, redriveId }));
     if (answer.parked !== undefined) {
-      console.log(`${answer.queue} holds ${answer.parked} parked messages; they are counted, not redriven`);
+      // A stream consumer's failure destination: parked batches go back to the consumer itself.
+      console.log(
+        answer.to
+          ? `${answer.queue}: ${answer.moved} parked batches handed back to ${answer.to}; ${answer.parked} still parked`
+          : `${answer.queue} holds ${answer.parked} parked messages; this deployment only counts them`,
+      );
+      if (answer.parked > 0) process.exitCode = 1;
       return;
     }
     moved += answer.moved;
