@@ -449,4 +449,30 @@ describe("the fan-out, end to end on npm start", () => {
     expect(await Promise.all(["cart-summary-replay-dlq", "open-carts-replay-dlq"].map(queueDepth))).toEqual([0, 0]);
     expect(await parkedBatches()).toEqual([]);
   });
+
+  it("npm run redrive and npm run replay work against the running stack, and exit non-zero when the stack refuses", { timeout: 120_000 }, async () => {
+    // Prepare
+    const run = (script: string, ...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile("npm", ["run", "--silent", script, "--", ...args, "--url", stack().url], { cwd: ROOT, timeout: 90_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+
+    // Act
+    const dlq = await run("redrive", "--queue", "cart-summary-replay-dlq");
+    const parked = await run("redrive", "--queue", "cart-summary-failures");
+    const unknownQueue = await run("redrive", "--queue", "no-such-queue");
+    const unknownHandler = await run("replay", "--handler", "no-such-projection");
+
+    // Assess
+    expect(dlq.code, dlq.stderr).toBe(0);
+    expect(dlq.stdout).toContain("redrive of cart-summary-replay-dlq done: 0 messages moved");
+    expect(parked.code, parked.stderr).toBe(0);
+    expect(parked.stdout).toContain("cart-summary-failures: 0 parked batches handed back to cart-summary; 0 still parked");
+    expect(unknownQueue.code).not.toBe(0);
+    expect(unknownQueue.stderr).toContain("queue");
+    expect(unknownHandler.code).not.toBe(0);
+    expect(unknownHandler.stderr).toContain("handler");
+  });
 });
