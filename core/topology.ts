@@ -185,14 +185,18 @@ export const routes: readonly RouteSpec[] = [
 /** Answers every request no route matched: 404 or 405, always JSON. */
 export const fallbackRoute: FunctionSpec = { handler: "functions/fallback.handler", tables: {} };
 
-export interface StreamConsumerSpec extends FunctionSpec {
-  readonly source: TableName;
+/** A consumer of a sharded stream (DynamoDB Streams or Kinesis), as an event source mapping runs it. */
+export interface ShardConsumerSpec extends FunctionSpec {
   readonly batchSize: number;
   /** Attempts after the first failure before the batch goes to the failure destination. */
   readonly retryAttempts: number;
   readonly maxBatchingWindowSeconds: number;
   /** Where a batch goes once its retries are spent (an SQS queue on AWS). */
   readonly failureDestination: string;
+}
+
+export interface StreamConsumerSpec extends ShardConsumerSpec {
+  readonly source: TableName;
 }
 
 export const streamConsumers = {
@@ -218,11 +222,8 @@ export const streamConsumers = {
 } as const satisfies Record<string, StreamConsumerSpec>;
 
 /** Consumers of the Kinesis "all events" stream, each with its own checkpoint. */
-export interface KinesisConsumerSpec extends FunctionSpec {
+export interface KinesisConsumerSpec extends ShardConsumerSpec {
   readonly source: KinesisStreamName;
-  readonly batchSize: number;
-  readonly retryAttempts: number;
-  readonly maxBatchingWindowSeconds: number;
   readonly failureDestination: QueueName;
 }
 

@@ -7,7 +7,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResp
 import type { Server } from "node:http";
 import { prefixedTableNames, type Store } from "../core/dynamo.js";
 import { microservices } from "../core/microservices.js";
-import { kinesisConsumers, queueConsumers, streamConsumers } from "../core/topology.js";
+import { kinesisConsumers, queueConsumers, streamConsumers, type ShardConsumerSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
 import { handler as fallback } from "../functions/fallback.js";
 import { dynamoCheckpoints } from "./checkpoints.js";
@@ -103,7 +103,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
      */
     const shardConsumer = async <R>(
       name: string,
-      consumer: { readonly failureDestination: string; readonly batchSize: number; readonly retryAttempts: number },
+      consumer: ShardConsumerSpec,
       source: ShardSource<R>,
       handler: BatchHandler<R>,
       checkpointKey = name,

@@ -11,6 +11,7 @@ import {
   routes,
   streamConsumers,
   tables as tableSpecs,
+  type ShardConsumerSpec,
   type TableName,
   type TableSpec,
 } from "../core/topology.js";
@@ -110,7 +111,7 @@ function createTable(stack: Stack, spec: TableSpec): Table {
  * which keeps per-key order without bisecting; spent batches go to a queue.
  */
 function shardEventSource(
-  consumer: { batchSize: number; maxBatchingWindowSeconds: number; retryAttempts: number },
+  consumer: ShardConsumerSpec,
   failures: Queue,
 ) {
   return {
