@@ -19,9 +19,10 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { latency, pool, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -85,27 +86,6 @@ const planCart = (prefix: string, tag: string, i: number, sample: boolean): Cart
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (message: string) => console.error(`[bench fanout ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
 
-const pool = async <T>(items: readonly T[], width: number, task: (item: T) => Promise<void>) => {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, async () => {
-    while (next < items.length) await task(items[next++]!);
-  }));
-};
-
-interface Latency {
-  readonly n: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly mean: number;
-}
-/** Nearest-rank percentiles. */
-const latency = (samples: readonly number[]): Latency => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-  return { n: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1) ?? NaN, mean: sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1) };
-};
 
 /** Polls `check` until it answers a value, or throws after `timeoutMs`. */
 const until = async <T>(what: string, check: () => Promise<T | undefined>, { timeoutMs = 60_000, everyMs = 250 } = {}): Promise<T> => {
@@ -119,73 +99,6 @@ const until = async <T>(what: string, check: () => Promise<T | undefined>, { tim
 };
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-// CPU: this process (API, pollers, handlers and fauxqs all run in it), its
-// event loop, and the emulator processes the stack started; plus the rest of
-// the machine, since other work on a shared machine makes every number noisy.
-const ticks = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-const pidCpu = (pid: number): number | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / ticks;
-  } catch {
-    return undefined;
-  }
-};
-const machineBusy = (): number | undefined => {
-  try {
-    const t = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (t.slice(0, 8).reduce((a, b) => a + b, 0) - t[3]! - t[4]!) / ticks;
-  } catch {
-    return undefined;
-  }
-};
-interface Usage {
-  readonly seconds: number;
-  readonly nodeCores: number;
-  readonly eventLoop: number;
-  readonly dynamoCores?: number;
-  readonly kinesisCores?: number;
-  readonly otherCores?: number;
-}
-const usageSince = (dynamoPid: number, kinesisPids: readonly number[]) => {
-  const t0 = performance.now();
-  const cpu = process.cpuUsage();
-  const elu = performance.eventLoopUtilization();
-  const emu = () => {
-    const d = pidCpu(dynamoPid);
-    const k = kinesisPids.map(pidCpu);
-    return { d, k: k.some((x) => x === undefined) ? undefined : k.reduce<number>((a, b) => a + b!, 0) };
-  };
-  const e0 = emu();
-  const m0 = machineBusy();
-  return (): Usage => {
-    const seconds = (performance.now() - t0) / 1000;
-    const used = process.cpuUsage(cpu);
-    const e1 = emu();
-    const m1 = machineBusy();
-    const nodeCores = (used.user + used.system) / 1e6 / seconds;
-    const dynamoCores = e0.d === undefined || e1.d === undefined ? undefined : (e1.d - e0.d) / seconds;
-    const kinesisCores = e0.k === undefined || e1.k === undefined ? undefined : (e1.k - e0.k) / seconds;
-    const machine = m0 === undefined || m1 === undefined ? undefined : (m1 - m0) / seconds;
-    const ours = nodeCores + (dynamoCores ?? 0) + (kinesisCores ?? 0);
-    return {
-      seconds,
-      nodeCores,
-      eventLoop: performance.eventLoopUtilization(elu).utilization,
-      dynamoCores,
-      kinesisCores,
-      otherCores: machine === undefined ? undefined : Math.max(0, machine - ours),
-    };
-  };
-};
 
 // ── Taps: AWS SDK calls by phase, and the fan-out's batches by event ──────
 
@@ -584,7 +497,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
   const stack = await startStack({ port: 0, wrapStreamHandler, wrapKinesisHandler, log: (message, extra) => logged.push({ message, extra }) });
   try {
     const taps = makeTaps(stack);
-    const usage = () => usageSince(stack.pids[1]!, stack.pids.slice(2));
+    const usage = () => usageSince({ dynamo: stack.pids[1]!, emulators: stack.pids.slice(2) });
     const idle = usage();
     await sleep(2000);
     const idleUsage = idle();
@@ -760,7 +673,7 @@ const table = (header: string[], rows: string[][]) => {
 /** The report as tables, for `npm run bench` or the standalone run. */
 export const formatFanout = (report: Record<string, any>): string => {
   const { replay: r, rawBefore, rawAfter, latency: l, commands: c } = report;
-  const cpu = (u: Usage) => `node ${fixed(u.nodeCores, 2)} (loop ${fixed(u.eventLoop * 100)}%), DynamoDB ${fixed(u.dynamoCores, 2)}, kinesis ${fixed(u.kinesisCores, 2)}, other ${fixed(u.otherCores, 2)}`;
+  const cpu = (u: Usage) => `node ${fixed(u.nodeCores, 2)} (loop ${fixed(u.eventLoop * 100)}%), DynamoDB ${fixed(u.dynamoCores, 2)}, kinesis ${fixed(u.emulatorCores, 2)}, other ${fixed(u.otherCores, 2)}`;
   const lat = (x: Latency) => [fixed(x.p50, 1), fixed(x.p90, 1), fixed(x.p99, 1), fixed(x.max, 1), fixed(x.mean, 1)];
   const throughput = table(
     ["phase", "events", "seconds", "events/s", "cores used (node = API, pollers, handlers, fauxqs)"],

@@ -15,6 +15,7 @@ export const pool = async <T>(items: readonly T[], limit: number, task: (item: T
 };
 
 export interface Latency {
+  readonly n: number;
   readonly p50: number;
   readonly p90: number;
   readonly p99: number;
@@ -27,7 +28,7 @@ export const latency = (samples: readonly number[]): Latency => {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
   const mean = sorted.reduce((sum, x) => sum + x, 0) / (sorted.length || 1);
-  return { p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1) ?? NaN, mean };
+  return { n: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1) ?? NaN, mean };
 };
 
 const ticksPerSecond = (() => {
