@@ -3,13 +3,52 @@ import type { AnyMicroservice } from "./decider.js";
 import type { Store } from "./dynamo.js";
 import type { CommandEnvelope } from "./envelope.js";
 import { commandKeyOf } from "./keys.js";
-import type { OutcomeRecord } from "./records.js";
+import type { CommandRecord, OutcomeRecord } from "./records.js";
+
+/** A command as written to its key's counter item: everything but the seq the counter assigns. */
+export type CommandWrite = Omit<CommandRecord, "seq">;
 
 /**
- * Appends a validated command: the one write per command the design cannot
- * avoid. The counter item is overwritten whole each time (every attribute is
- * set), so its stream image is exactly this command with its new seq.
+ * The one UpdateItem that appends a command to its key: the counter goes up
+ * by one and every other attribute is set, so the item's stream image is
+ * exactly this command with its new seq. The API sends it alone; the
+ * sequencer puts it in the transaction of the events that caused it.
  */
+export const counterUpdate = (table: string, command: CommandWrite) => {
+  const values: Record<string, unknown> = {
+    ":zero": 0,
+    ":one": 1,
+    ":type": command.type,
+    ":command": command.command,
+    ":aggregateId": command.aggregateId,
+    ":id": command.id,
+    ":user": command.user,
+    ":roles": command.roles ?? [],
+    ":occurredAt": command.occurredAt,
+    ":receivedAt": command.receivedAt,
+    ":payload": command.payload,
+  };
+  let expression =
+    "SET seq = if_not_exists(seq, :zero) + :one, #type = :type, #command = :command, aggregateId = :aggregateId, " +
+    "#id = :id, #user = :user, #roles = :roles, occurredAt = :occurredAt, receivedAt = :receivedAt, payload = :payload";
+  const chain = (["correlationId", "causationId"] as const).filter((field) => command[field] !== undefined);
+  for (const field of chain) {
+    expression += `, ${field} = :${field}`;
+    values[`:${field}`] = command[field];
+  }
+  // The item holds only the latest command: a chain field this command lacks must not linger from the last one.
+  const absent = (["correlationId", "causationId"] as const).filter((field) => command[field] === undefined);
+  if (absent.length) expression += ` REMOVE ${absent.join(", ")}`;
+  return {
+    TableName: table,
+    Key: { key: command.key },
+    UpdateExpression: expression,
+    ExpressionAttributeNames: { "#type": "type", "#command": "command", "#id": "id", "#user": "user", "#roles": "roles" },
+    ExpressionAttributeValues: values,
+  };
+};
+
+/** Appends a validated command: the one write per command the design cannot avoid. */
 export const appendCommand = async (
   { db, tables }: Store,
   microservice: AnyMicroservice,
@@ -19,24 +58,20 @@ export const appendCommand = async (
   const key = commandKeyOf(microservice.name, microservice.partitionBy, envelope.aggregateId);
   const result = await db.send(
     new UpdateCommand({
-      TableName: tables.commands,
-      Key: { key },
-      UpdateExpression:
-        "SET seq = if_not_exists(seq, :zero) + :one, #type = :type, #command = :command, aggregateId = :aggregateId, " +
-        "#id = :id, #user = :user, occurredAt = :occurredAt, receivedAt = :receivedAt, payload = :payload",
-      ExpressionAttributeNames: { "#type": "type", "#command": "command", "#id": "id", "#user": "user" },
-      ExpressionAttributeValues: {
-        ":zero": 0,
-        ":one": 1,
-        ":type": envelope.type,
-        ":command": envelope.command,
-        ":aggregateId": envelope.aggregateId,
-        ":id": envelope.id,
-        ":user": envelope.user,
-        ":occurredAt": envelope.timestamp ?? receivedAt,
-        ":receivedAt": receivedAt,
-        ":payload": envelope.payload,
-      },
+      ...counterUpdate(tables.commands, {
+        key,
+        type: envelope.type,
+        command: envelope.command,
+        aggregateId: envelope.aggregateId,
+        id: envelope.id,
+        user: envelope.user,
+        roles: envelope.roles,
+        correlationId: envelope.correlationId,
+        causationId: envelope.causationId,
+        occurredAt: envelope.timestamp ?? receivedAt,
+        receivedAt,
+        payload: envelope.payload,
+      }),
       ReturnValues: "UPDATED_NEW",
     }),
   );
@@ -44,7 +79,7 @@ export const appendCommand = async (
 };
 
 export type OutcomeView =
-  | { readonly status: "pending"; readonly key: string; readonly seq: number }
+  | { readonly status: "pending"; readonly key: string; readonly seq: number; readonly correlationId?: string; readonly causationId?: string }
   | OutcomeRecord;
 
 /** The outcome of command `seq` under `key`; pending if sent but not sequenced yet; undefined if never sent. */

@@ -12,6 +12,8 @@ export interface DecideContext {
   readonly now: number;
   /** The caller. */
   readonly user: string;
+  /** The caller's roles, as the authorizer (or, on the open local stack, the body) gave them. */
+  readonly roles: readonly string[];
   readonly aggregateId: string;
 }
 
@@ -27,7 +29,41 @@ export const reject = (reason: string, message: string): Rejection => ({ rejecte
 export const isRejection = (value: unknown): value is Rejection =>
   typeof value === "object" && value !== null && (value as Rejection).rejected === true;
 
-export type Decision<E> = readonly E[] | Rejection;
+/** A command one microservice sends another: written with the events that caused it, in one transaction. */
+export interface OutgoingCommand {
+  /** The target microservice. */
+  readonly type: string;
+  readonly command: string;
+  readonly aggregateId: string;
+  readonly payload: Record<string, unknown>;
+}
+
+/** Events, and the commands they cause in other microservices. */
+export interface Emission<E> {
+  readonly events: readonly E[];
+  readonly commands: readonly OutgoingCommand[];
+}
+
+export type Decision<E> = readonly E[] | Emission<E> | Rejection;
+
+export const emit = <E>(events: readonly E[], ...commands: OutgoingCommand[]): Emission<E> => ({ events, commands });
+
+/** A decision as events plus outgoing commands, whichever form the decider returned. */
+export const emissionOf = <E>(decision: readonly E[] | Emission<E>): Emission<E> =>
+  Array.isArray(decision) ? { events: decision as readonly E[], commands: [] } : (decision as Emission<E>);
+
+/**
+ * A typed way to address another microservice's commands from a decider:
+ * `commandTo("inventory", inventoryCommands)("ReserveStock", "main", {...})`.
+ */
+export const commandTo =
+  <S extends CommandSchemas>(microservice: string, _schemas: S) =>
+  <C extends keyof S & string>(command: C, aggregateId: string, payload: z.input<S[C]>): OutgoingCommand => ({
+    type: microservice,
+    command,
+    aggregateId,
+    payload: payload as Record<string, unknown>,
+  });
 
 /**
  * How commands are keyed in the commands table: one key per aggregate spreads
@@ -48,6 +84,12 @@ export interface Microservice<S extends CommandSchemas = CommandSchemas, State =
   /** Bump when the shape of State changes: older snapshots are then rebuilt from the log. */
   readonly schemaVersion: number;
   readonly commands: S;
+  /**
+   * Who may send each command: a caller needs one of the listed roles. A
+   * command not listed is open to any authenticated caller. Checked by the
+   * API before anything is written (403) and again by the sequencer.
+   */
+  readonly roles?: { readonly [K in keyof S & string]?: readonly string[] };
   readonly initialState: State;
   readonly decide: (command: CommandOf<S>, state: State, context: DecideContext) => Decision<E>;
   readonly evolve: (state: State, event: E) => State;
@@ -65,4 +107,11 @@ export const fold = <State, E>(evolve: (state: State, event: E) => State, initia
   let state = initial;
   for (const event of events) state = evolve(state, event);
   return state;
+};
+
+/** Why `roles` refuses a caller, or undefined when it may send the command. */
+export const forbiddenRole = (microservice: AnyMicroservice, command: string, roles: readonly string[]): string | undefined => {
+  const allowed = microservice.roles?.[command];
+  if (!allowed || allowed.some((role) => roles.includes(role))) return undefined;
+  return `${microservice.name}.${command} may only be sent by a caller with role ${allowed.map((r) => `'${r}'`).join(" or ")}`;
 };

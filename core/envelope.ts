@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { AnyMicroservice } from "./decider.js";
-import { ValidationError, type FieldIssue } from "./errors.js";
+import { forbiddenRole, type AnyMicroservice } from "./decider.js";
+import { ForbiddenError, ValidationError, type FieldIssue } from "./errors.js";
 
 // Tells a missing field from a wrong-typed one.
 const required = (rule: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : rule) });
@@ -21,7 +21,10 @@ const envelopeSchema = z.strictObject({
     required("must be a string of 1-128 characters or a non-negative integer"),
   ),
   timestamp: z.number("must be a number: milliseconds since the epoch").int("must be an integer").nonnegative("must not be negative").optional(),
-  user: text().max(128, "must be at most 128 characters"),
+  user: text().max(128, "must be at most 128 characters").optional(),
+  roles: z.array(z.string().min(1).max(64), "must be an array of role names").max(16, "must name at most 16 roles").optional(),
+  correlationId: z.string("must be a string").min(1, "must be a non-empty string").max(512, "must be at most 512 characters").optional(),
+  causationId: z.string("must be a string").min(1, "must be a non-empty string").max(512, "must be at most 512 characters").optional(),
   payload: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).default({}),
 });
 
@@ -33,7 +36,17 @@ export interface CommandEnvelope {
   readonly id: string | number;
   readonly timestamp?: number;
   readonly user: string;
+  /** The caller's roles; none when absent. */
+  readonly roles?: readonly string[];
+  readonly correlationId?: string;
+  readonly causationId?: string;
   readonly payload: Record<string, unknown>;
+}
+
+/** Who sends a command, as an authorizer established it. */
+export interface Caller {
+  readonly user: string;
+  readonly roles: readonly string[];
 }
 
 export const issuesOf = (error: z.ZodError, prefix = ""): FieldIssue[] =>
@@ -57,13 +70,24 @@ export const parseBody = <S extends z.ZodType>(schema: S, body: unknown): z.outp
 
 /**
  * Validates everything a command needs before anything is written: the
- * envelope, the microservice, the command name and the payload's schema.
+ * envelope, the caller, the microservice, the command name, the payload's
+ * schema, and that the caller's roles may send that command (403).
+ *
+ * With a `caller` (from an authorizer) the body must not claim an identity;
+ * without one (the open local stack) `user` and `roles` come from the body.
  */
 export const parseEnvelope = (
   body: unknown,
   microservices: Readonly<Record<string, AnyMicroservice>>,
+  caller?: Caller,
 ): { envelope: CommandEnvelope; microservice: AnyMicroservice } => {
-  const envelope = parseBody(envelopeSchema, body);
+  const parsed = parseBody(envelopeSchema, body);
+  if (caller) {
+    const claimed = (["user", "roles"] as const).filter((field) => parsed[field] !== undefined);
+    if (claimed.length)
+      throw new ValidationError(claimed.map((field) => ({ field, rule: "must not be sent: the caller's identity comes from its credentials" })));
+  } else if (parsed.user === undefined) throw new ValidationError([{ field: "user", rule: "is required" }]);
+  const envelope = { ...parsed, user: caller?.user ?? parsed.user!, roles: caller?.roles ?? parsed.roles ?? [] };
   const microservice = microservices[envelope.type];
   if (!microservice)
     throw new ValidationError([
@@ -79,5 +103,7 @@ export const parseEnvelope = (
     ]);
   const payload = schema.safeParse(envelope.payload);
   if (!payload.success) throw new ValidationError(issuesOf(payload.error, "payload"));
+  const forbidden = forbiddenRole(microservice, envelope.command, envelope.roles ?? []);
+  if (forbidden) throw new ForbiddenError(forbidden);
   return { envelope: { ...envelope, payload: payload.data }, microservice };
 };

@@ -15,6 +15,10 @@ export class ValidationError extends Error {
 }
 
 export class PayloadTooLargeError extends Error {}
+/** No valid credentials: missing, malformed, badly signed, expired or for another audience. */
+export class UnauthorizedError extends Error {}
+/** Valid credentials that may not do this. */
+export class ForbiddenError extends Error {}
 export class NotFoundError extends Error {}
 export class MethodNotAllowedError extends Error {
   constructor(message: string, readonly allowed: readonly string[]) {
@@ -32,6 +36,8 @@ export const toHttp = (error: unknown): HttpAnswer => {
   if (error instanceof ValidationError)
     return { statusCode: 400, body: { error: "ValidationError", message: error.message, issues: error.issues } };
   if (error instanceof PayloadTooLargeError) return { statusCode: 413, body: { error: "PayloadTooLarge", message: error.message } };
+  if (error instanceof UnauthorizedError) return { statusCode: 401, body: { error: "Unauthorized", message: error.message } };
+  if (error instanceof ForbiddenError) return { statusCode: 403, body: { error: "Forbidden", message: error.message } };
   if (error instanceof NotFoundError) return { statusCode: 404, body: { error: "NotFound", message: error.message } };
   if (error instanceof MethodNotAllowedError)
     return {

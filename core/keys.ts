@@ -15,3 +15,22 @@ export const commandKeyOf = (microservice: string, partitionBy: PartitionBy, agg
 /** A client's request id is unique per microservice and user; JSON keeps 17 and "17" apart. */
 export const requestKeyOf = (microservice: string, user: string, id: string | number): string =>
   JSON.stringify([microservice, user, id]);
+
+/** How a command is named in a chain (correlationId, causationId): `cart:c-1/3`, its outcome's path. */
+export const commandRefOf = (key: string, seq: number): string => `${key}/${seq}`;
+
+export const parseCommandRef = (ref: string): { key: string; seq: number } | undefined => {
+  const at = ref.lastIndexOf("/");
+  const seq = Number(ref.slice(at + 1));
+  return at > 0 && Number.isInteger(seq) && seq > 0 ? { key: ref.slice(0, at), seq } : undefined;
+};
+
+/** How an event is named in a chain: its eventId, `streamId#version`. */
+export const parseEventRef = (ref: string): { streamId: string; version: number } | undefined => {
+  const at = ref.lastIndexOf("#");
+  const version = Number(ref.slice(at + 1));
+  return at > 0 && Number.isInteger(version) && version > 0 ? { streamId: ref.slice(0, at), version } : undefined;
+};
+
+/** The identity a microservice sends commands with, from a decider or a process manager. */
+export const serviceUserOf = (name: string): string => `service:${name}`;

@@ -9,6 +9,12 @@ export interface CommandRecord {
   readonly aggregateId: string;
   readonly id: string | number;
   readonly user: string;
+  /** The caller's roles (absent on commands written before roles existed). */
+  readonly roles?: readonly string[];
+  /** The first command of the chain this one belongs to; absent means this command starts it. */
+  readonly correlationId?: string;
+  /** The command (`key/seq`) or event (`streamId#version`) that caused this one; absent when a caller sent it unprompted. */
+  readonly causationId?: string;
   /** When the command is for: the client's `timestamp`, else when the API received it. */
   readonly occurredAt: number;
   readonly receivedAt: number;
@@ -28,6 +34,10 @@ export interface EventRecord {
   readonly commandSeq: number;
   readonly commandId: string | number;
   readonly user: string;
+  /** The chain's first command, `key/seq`. */
+  readonly correlationId: string;
+  /** The command that produced this event, `key/seq`. */
+  readonly causationId: string;
   readonly occurredAt: number;
   readonly recordedAt: number;
 }
@@ -43,6 +53,17 @@ export interface SnapshotRecord {
   readonly updatedAt: number;
 }
 
+/** A command a decider sent to another microservice, as the sending command's outcome lists it. */
+export interface SentCommand {
+  readonly type: string;
+  readonly command: string;
+  readonly aggregateId: string;
+  /** The command key it was counted under; its seq is assigned by the counter in the same transaction. */
+  readonly key: string;
+  /** Its request id, derived from the sending command: `key/seq>n`. */
+  readonly id: string;
+}
+
 export type OutcomeStatus = "accepted" | "rejected" | "duplicate";
 
 export interface OutcomeRecord {
@@ -53,10 +74,14 @@ export interface OutcomeRecord {
   readonly commandId: string | number;
   readonly command: string;
   readonly user: string;
+  readonly correlationId: string;
+  readonly causationId?: string;
   readonly events?: readonly { readonly version: number; readonly type: string; readonly data: unknown }[];
   readonly reason?: string;
   readonly message?: string;
   readonly original?: { readonly key: string; readonly seq: number };
+  /** Commands this one sent to other microservices, written in the same transaction as its events. */
+  readonly sent?: readonly SentCommand[];
   readonly recordedAt: number;
 }
 

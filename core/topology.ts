@@ -122,6 +122,7 @@ export const queues = {
   "archiver-failures": { name: "archiver-failures", env: "ARCHIVER_FAILURES_QUEUE" },
   "cart-summary-failures": { name: "cart-summary-failures", env: "CART_SUMMARY_FAILURES_QUEUE" },
   "open-carts-failures": { name: "open-carts-failures", env: "OPEN_CARTS_FAILURES_QUEUE" },
+  "checkout-failures": { name: "checkout-failures", env: "CHECKOUT_FAILURES_QUEUE" },
   /** The example SNS consumer: closed or checked-out carts only. */
   "cart-closed-subscriber": {
     name: "cart-closed-subscriber",
@@ -131,10 +132,21 @@ export const queues = {
 } as const satisfies Record<string, QueueSpec>;
 export type QueueName = keyof typeof queues;
 
+/**
+ * How a route's caller proves who it is. `jwt`: users, with a bearer token
+ * (an API Gateway JWT authorizer on AWS; `npm start -- --auth` locally).
+ * `iam`: services, with SigV4-signed requests.
+ */
+export type RouteAuth = "jwt" | "iam";
+
 export interface RouteSpec extends FunctionSpec {
   readonly method: "GET" | "POST";
   /** API Gateway path syntax: `{name}` is a path parameter. */
   readonly path: string;
+  /** Defaults to `jwt`: no route is left open on AWS. */
+  readonly auth?: RouteAuth;
+  /** The caller needs one of these roles (403 otherwise); any authenticated caller when absent. */
+  readonly roles?: readonly string[];
 }
 
 export const routes: readonly RouteSpec[] = [
@@ -145,7 +157,17 @@ export const routes: readonly RouteSpec[] = [
     // Writes commands only; reads outcomes for ?wait. Never writes events.
     tables: { commands: "write", outcomes: "read" },
   },
-  { method: "GET", path: "/commands/{key}/{seq}", handler: "functions/outcome.handler", tables: { outcomes: "read", commands: "read" } },
+  {
+    method: "POST",
+    path: "/service/command",
+    handler: "functions/command.handler",
+    // The same handler for services: the caller is the IAM principal that signed the request.
+    auth: "iam",
+    tables: { commands: "write", outcomes: "read" },
+  },
+  // Reads events too: the outcome shows the chain of commands and events that led to the command.
+  { method: "GET", path: "/commands/{key}/{seq}", handler: "functions/outcome.handler", tables: { outcomes: "read", commands: "read", events: "read" } },
+  { method: "GET", path: "/inventory/{warehouse}", handler: "functions/inventory.handler", tables: { snapshots: "read", events: "read" } },
   { method: "GET", path: "/carts/{cartId}", handler: "functions/cart.handler", tables: { snapshots: "read" } },
   { method: "GET", path: "/streams/{streamId}/events", handler: "functions/events.handler", tables: { events: "read" } },
   { method: "GET", path: "/streams/{streamId}/state", handler: "functions/state.handler", tables: { snapshots: "read", events: "read" } },
@@ -157,6 +179,7 @@ export const routes: readonly RouteSpec[] = [
     method: "POST",
     path: "/admin/replay",
     handler: "functions/replay.handler",
+    roles: ["admin"],
     // `reset` empties the projection's items first.
     tables: { projections: "readwrite" },
     uses: { buckets: { archive: "read" }, queues: { "cart-summary-replay": "send", "open-carts-replay": "send" } },
@@ -165,6 +188,7 @@ export const routes: readonly RouteSpec[] = [
     method: "POST",
     path: "/admin/redrive",
     handler: "functions/redrive.handler",
+    roles: ["admin"],
     tables: {},
     uses: {
       queues: {
@@ -177,6 +201,7 @@ export const routes: readonly RouteSpec[] = [
         "archiver-failures": "consume",
         "cart-summary-failures": "consume",
         "open-carts-failures": "consume",
+        "checkout-failures": "consume",
       },
     },
   },
@@ -207,7 +232,8 @@ export const streamConsumers = {
     retryAttempts: 10,
     maxBatchingWindowSeconds: 0,
     failureDestination: "sequencer-failures",
-    tables: { snapshots: "readwrite", events: "readwrite", outcomes: "readwrite", requests: "readwrite" },
+    // Writes commands: those a decider sends to other microservices, in the transaction of their events.
+    tables: { snapshots: "readwrite", events: "readwrite", outcomes: "readwrite", requests: "readwrite", commands: "write" },
   },
   publisher: {
     source: "events",
@@ -258,6 +284,17 @@ export const kinesisConsumers = {
     maxBatchingWindowSeconds: 0,
     failureDestination: "open-carts-failures",
     tables: projectionTables,
+    uses: { kinesis: { allEvents: "read" } },
+  },
+  /** The checkout process manager: answers inventory's reservations with commands to the cart. */
+  checkout: {
+    source: "allEvents",
+    handler: "functions/process-manager.checkout",
+    batchSize: 100,
+    retryAttempts: 10,
+    maxBatchingWindowSeconds: 0,
+    failureDestination: "checkout-failures",
+    tables: { commands: "write" },
     uses: { kinesis: { allEvents: "read" } },
   },
 } as const satisfies Record<string, KinesisConsumerSpec>;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { account, type AccountCommand, type AccountEvent } from "../core/account/index.js";
 import { deciderSpec } from "./support/decider-spec.js";
 
-const { given } = deciderSpec(account, { now: 1_794_000_000_000, user: "alice", aggregateId: "acc-1" });
+const { given } = deciderSpec(account, { now: 1_794_000_000_000, user: "alice", roles: [], aggregateId: "acc-1" });
 
 const open = (currency = "EUR"): AccountCommand => ({ type: "OpenAccount", data: { currency } });
 const deposit = (transactionId: string, amount: number): AccountCommand => ({ type: "Deposit", data: { transactionId, amount } });
@@ -78,6 +78,7 @@ describe("account: Withdraw", () => {
     const decision = account.decide({ type: "Withdraw", data: { transactionId: "t-2", amount: 10_001 } }, state, {
       now: 0,
       user: "alice",
+      roles: [],
       aggregateId: "acc-1",
     });
     expect(decision).toMatchObject({ reason: "InsufficientFunds", message: "cannot withdraw 10001 EUR: the balance is 10000 EUR" });

@@ -6,7 +6,7 @@ import { ValidationError, type FieldIssue } from "../core/errors.js";
 import type { AnyMicroservice } from "../core/decider.js";
 import { deciderSpec } from "./support/decider-spec.js";
 
-const { given } = deciderSpec(cart, { now: 1_700_000_000_000, user: "alice", aggregateId: "c-1" });
+const { given } = deciderSpec(cart, { now: 1_700_000_000_000, user: "alice", roles: [], aggregateId: "c-1" });
 
 const openCart: CartCommand = { type: "OpenCart", data: {} };
 const addItem = (sku: string, quantity: number, unitPrice: number): CartCommand => ({

@@ -1,6 +1,22 @@
 import { z } from "zod";
-import { reject, type CommandOf, type DecideContext, type Decision } from "../decider.js";
+import { commandTo, emit, reject, type CommandOf, type DecideContext, type Decision } from "../decider.js";
+import { commands as inventoryCommands, LIMITS as INVENTORY_LIMITS } from "../inventory/decide.js";
 import { totalOf, type CartEvent, type CartState } from "./state.js";
+
+const toInventory = commandTo("inventory", inventoryCommands);
+
+/** The warehouse a checkout reserves from when the shopper names none. */
+export const DEFAULT_WAREHOUSE = "main";
+
+/**
+ * The reservation a cart's checkout asks inventory for. One per cart: a
+ * refused reservation leaves nothing behind and a confirmed one closes the
+ * cart for good, so retries can reuse it; the checkout process manager reads
+ * the cart back out of it.
+ */
+export const reservationIdOf = (cartId: string) => `cart:${cartId}`;
+export const cartIdOfReservation = (reservationId: string) =>
+  reservationId.startsWith("cart:") ? reservationId.slice("cart:".length) : undefined;
 
 const sku = z.string().min(1).max(64);
 const quantity = z.number().int().positive();
@@ -10,16 +26,41 @@ export const commands = {
   AddItem: z.strictObject({ sku, quantity, unitPrice: z.number().int().nonnegative() }),
   RemoveItem: z.strictObject({ sku, quantity: quantity.optional() }),
   CloseCart: z.strictObject({}),
+  /** Close the cart by buying it: inventory reserves its lines first. */
+  Checkout: z.strictObject({
+    warehouse: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "must be 1-128 characters of letters, digits, '.', '_' or '-'").optional(),
+  }),
+  ConfirmCheckout: z.strictObject({ reservationId: z.string().min(1).max(128) }),
+  FailCheckout: z.strictObject({ reservationId: z.string().min(1).max(128), reason: z.string().min(1).max(500) }),
 };
+
+/** Only services (the checkout process manager) answer a checkout. */
+export const roles = {
+  ConfirmCheckout: ["service"],
+  FailCheckout: ["service"],
+} as const;
 
 export type CartCommand = CommandOf<typeof commands>;
 
-const notOpen = (state: CartState) =>
-  state.status === "empty"
-    ? reject("CartNotOpened", "the cart has not been opened")
-    : reject("CartClosed", "the cart is closed");
+const notOpen = (state: CartState) => {
+  switch (state.status) {
+    case "empty":
+      return reject("CartNotOpened", "the cart has not been opened");
+    case "checking-out":
+      return reject("CheckoutInProgress", "the cart is being checked out; wait for the checkout to finish");
+    case "checked-out":
+      return reject("CartCheckedOut", "the cart is checked out");
+    default:
+      return reject("CartClosed", "the cart is closed");
+  }
+};
+
+/** Commands only the cart's owner may send. */
+const ownerOnly = new Set<CartCommand["type"]>(["AddItem", "RemoveItem", "CloseCart", "Checkout"]);
 
 export const decide = (command: CartCommand, state: CartState, context: DecideContext): Decision<CartEvent> => {
+  if (ownerOnly.has(command.type) && state.status !== "empty" && state.owner !== context.user)
+    return reject("Forbidden", `only the cart's owner may ${command.type} on cart ${context.aggregateId}`);
   switch (command.type) {
     case "OpenCart":
       if (state.status !== "empty") return reject("CartAlreadyOpened", `cart ${context.aggregateId} is already opened`);
@@ -39,6 +80,30 @@ export const decide = (command: CartCommand, state: CartState, context: DecideCo
     case "CloseCart":
       if (state.status !== "open") return notOpen(state);
       return [{ type: "CartClosed", data: { total: totalOf(state.items) } }];
+    case "Checkout": {
+      if (state.status !== "open") return notOpen(state);
+      if (state.items.length === 0) return reject("CartEmpty", "an empty cart cannot be checked out");
+      if (state.items.length > INVENTORY_LIMITS.linesPerReservation)
+        return reject("TooManyLines", `a checkout may hold at most ${INVENTORY_LIMITS.linesPerReservation} lines, not ${state.items.length}`);
+      const reservationId = reservationIdOf(context.aggregateId);
+      const warehouse = command.data.warehouse ?? DEFAULT_WAREHOUSE;
+      return emit(
+        [{ type: "CheckoutStarted", data: { reservationId, warehouse, total: totalOf(state.items) } }],
+        toInventory("ReserveStock", warehouse, { reservationId, lines: state.items.map(({ sku, quantity }) => ({ sku, quantity })) }),
+      );
+    }
+    case "ConfirmCheckout":
+    case "FailCheckout": {
+      if (state.status !== "checking-out" || state.reservationId !== command.data.reservationId)
+        return reject("NotCheckingOut", `cart ${context.aggregateId} is not waiting for reservation ${command.data.reservationId}`);
+      if (command.type === "FailCheckout")
+        return [{ type: "CheckoutFailed", data: { reservationId: state.reservationId, reason: command.data.reason } }];
+      // The goods are the shopper's: inventory takes them off the shelf, in the same transaction.
+      return emit(
+        [{ type: "CheckoutConfirmed", data: { reservationId: state.reservationId, total: totalOf(state.items) } }],
+        toInventory("CommitReservation", state.warehouse, { reservationId: state.reservationId }),
+      );
+    }
     default: {
       const _exhaustive: never = command;
       return _exhaustive;

@@ -1,5 +1,5 @@
 import { defineMicroservice } from "../decider.js";
-import { commands, decide } from "./decide.js";
+import { commands, decide, roles } from "./decide.js";
 import { evolve, initialState, totalOf, type CartState } from "./state.js";
 
 export const cart = defineMicroservice({
@@ -7,6 +7,7 @@ export const cart = defineMicroservice({
   partitionBy: "aggregate",
   schemaVersion: 1,
   commands,
+  roles,
   initialState,
   decide,
   evolve,
@@ -16,7 +17,16 @@ export const cart = defineMicroservice({
 export const view = (cartId: string, state: CartState, version: number) =>
   state.status === "empty"
     ? undefined
-    : { cartId, status: state.status, owner: state.owner, items: state.items, total: totalOf(state.items), version };
+    : {
+        cartId,
+        status: state.status,
+        owner: state.owner,
+        items: state.items,
+        total: "total" in state ? state.total : totalOf(state.items),
+        ...(state.status === "checking-out" ? { reservationId: state.reservationId, warehouse: state.warehouse } : {}),
+        version,
+      };
 
 export type { CartState, CartEvent, CartLine } from "./state.js";
 export type { CartCommand } from "./decide.js";
+export { cartIdOfReservation, reservationIdOf, DEFAULT_WAREHOUSE } from "./decide.js";

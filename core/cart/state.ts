@@ -7,16 +7,27 @@ export interface CartLine {
   readonly unitPrice: number;
 }
 
+interface Owned {
+  readonly owner: string;
+  readonly items: readonly CartLine[];
+}
+
 export type CartState =
   | { readonly status: "empty" }
-  | { readonly status: "open"; readonly owner: string; readonly items: readonly CartLine[] }
-  | { readonly status: "closed"; readonly owner: string; readonly items: readonly CartLine[]; readonly total: number };
+  | ({ readonly status: "open" } & Owned)
+  /** Waiting for inventory to reserve the lines; nothing can change meanwhile. */
+  | ({ readonly status: "checking-out"; readonly reservationId: string; readonly warehouse: string } & Owned)
+  | ({ readonly status: "checked-out"; readonly total: number } & Owned)
+  | ({ readonly status: "closed"; readonly total: number } & Owned);
 
 export type CartEvent =
   | Message<"CartOpened", { readonly owner: string }>
   | Message<"ItemAdded", CartLine>
   | Message<"ItemRemoved", { readonly sku: string; readonly quantity: number }>
-  | Message<"CartClosed", { readonly total: number }>;
+  | Message<"CartClosed", { readonly total: number }>
+  | Message<"CheckoutStarted", { readonly reservationId: string; readonly warehouse: string; readonly total: number }>
+  | Message<"CheckoutConfirmed", { readonly reservationId: string; readonly total: number }>
+  | Message<"CheckoutFailed", { readonly reservationId: string; readonly reason: string }>;
 
 export const initialState: CartState = { status: "empty" };
 
@@ -49,6 +60,15 @@ export const evolve = (state: CartState, event: CartEvent): CartState => {
       return state.status === "open" ? { ...state, items: removeLine(state.items, event.data.sku, event.data.quantity) } : state;
     case "CartClosed":
       return state.status === "open" ? { status: "closed", owner: state.owner, items: state.items, total: event.data.total } : state;
+    case "CheckoutStarted":
+      return state.status === "open"
+        ? { status: "checking-out", owner: state.owner, items: state.items, reservationId: event.data.reservationId, warehouse: event.data.warehouse }
+        : state;
+    case "CheckoutConfirmed":
+      return state.status === "checking-out" ? { status: "checked-out", owner: state.owner, items: state.items, total: event.data.total } : state;
+    case "CheckoutFailed":
+      // Back to open: the shopper can change the cart and try again.
+      return state.status === "checking-out" ? { status: "open", owner: state.owner, items: state.items } : state;
     default: {
       const _exhaustive: never = event;
       return state;

@@ -9,7 +9,7 @@ import { queryReadModels } from "./read-models.js";
 export const cartSummary = defineProjection<CartState>({
   name: "cart-summary",
   microservice: "cart",
-  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed"],
+  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"],
   keyOf: (event) => event.aggregateId,
   initial: initialState,
   evolve: (state, event) => evolve(state, { type: event.type, data: event.data } as CartEvent),
@@ -17,7 +17,7 @@ export const cartSummary = defineProjection<CartState>({
 
 export interface CartSummary {
   readonly cartId: string;
-  readonly status: "open" | "closed";
+  readonly status: Exclude<CartState["status"], "empty">;
   /** Units across all lines, as a shopper counts them. */
   readonly itemCount: number;
   /** Integer cents. */
@@ -31,7 +31,7 @@ export const summaryOf = (cartId: string, state: CartState): CartSummary | undef
         cartId,
         status: state.status,
         itemCount: state.items.reduce((sum, line) => sum + line.quantity, 0),
-        total: state.status === "closed" ? state.total : totalOf(state.items),
+        total: "total" in state ? state.total : totalOf(state.items),
       };
 
 /**

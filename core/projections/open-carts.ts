@@ -5,7 +5,8 @@ import { defineProjection } from "./projection.js";
 import { queryReadModels } from "./read-models.js";
 
 export interface CartActivity {
-  readonly status: "empty" | "open" | "closed";
+  /** Only `open` carts can be idle: checking-out waits on inventory, the rest are done. */
+  readonly status: "empty" | "open" | "checking-out" | "checked-out" | "closed";
   readonly owner?: string;
   /** The latest `occurredAt` of the cart's events, ms since epoch. */
   readonly lastActivityAt?: number;
@@ -14,7 +15,7 @@ export interface CartActivity {
 export const openCarts = defineProjection<CartActivity>({
   name: "open-carts",
   microservice: "cart",
-  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed"],
+  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"],
   keyOf: (event) => event.aggregateId,
   initial: { status: "empty" },
   evolve: (model, event) => {
@@ -25,6 +26,12 @@ export const openCarts = defineProjection<CartActivity>({
         return { status: "open", owner: (event.data as { owner: string }).owner, lastActivityAt };
       case "CartClosed":
         return { ...model, status: "closed", lastActivityAt };
+      case "CheckoutStarted":
+        return { ...model, status: "checking-out", lastActivityAt };
+      case "CheckoutConfirmed":
+        return { ...model, status: "checked-out", lastActivityAt };
+      case "CheckoutFailed":
+        return { ...model, status: "open", lastActivityAt };
       default:
         return { ...model, lastActivityAt };
     }

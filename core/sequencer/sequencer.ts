@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { fromSnapshot, type Aggregate } from "../aggregates.js";
+import { counterUpdate } from "../commands.js";
 import type { AnyMicroservice } from "../decider.js";
 import type { Store } from "../dynamo.js";
 import { requestKeyOf } from "../keys.js";
@@ -60,6 +61,7 @@ const commitChunk = async (store: Store, group: Group, schemaVersion: number, be
     items.push({ Put: { TableName: tables.outcomes, Item: step.outcome, ConditionExpression: "attribute_not_exists(#key)", ExpressionAttributeNames: { "#key": "key" } } });
     if (step.request)
       items.push({ Put: { TableName: tables.requests, Item: step.request, ConditionExpression: "attribute_not_exists(requestKey)" } });
+    for (const send of step.sends) items.push({ Update: counterUpdate(tables.commands, send) });
   }
   const snapshot: SnapshotRecord = { streamId: group.streamId, version: after.version, schemaVersion, lastSeq: after.lastSeq, state: after.state, updatedAt: now };
   items.push({
@@ -109,7 +111,7 @@ const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded, 
     let current = await fromSnapshot(deps.store, microservice, group.streamId, snapshot);
     let existed = snapshot !== undefined;
     const now = deps.clock();
-    const steps = planGroup({ group, microservice, current, taken: loaded.taken, now });
+    const steps = planGroup({ group, microservice, microservices: deps.microservices, current, taken: loaded.taken, now });
     try {
       for (const chunk of chunkSteps(steps)) {
         current = await commitChunk(deps.store, group, schemaVersion, current, existed, chunk, now);

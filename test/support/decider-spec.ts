@@ -2,8 +2,10 @@
 // DeciderSpecification: history in, one command, events (or a rejection) out.
 import { expect } from "vitest";
 import {
+  emissionOf,
   fold,
   isRejection,
+  type OutgoingCommand,
   type CommandOf,
   type CommandSchemas,
   type DecideContext,
@@ -15,8 +17,10 @@ import {
 export interface DeciderSpec<S extends CommandSchemas, State, E extends Message> {
   given(events: readonly E[]): {
     when(command: CommandOf<S>, context?: Partial<DecideContext>): {
-      /** The command is accepted and produces exactly these events. */
+      /** The command is accepted and produces exactly these events (and sends no command). */
       then(expected: readonly E[]): void;
+      /** The command is accepted, produces these events and sends these commands to other microservices. */
+      thenSends(expected: readonly E[], commands: readonly OutgoingCommand[]): void;
       /** The command is refused with this reason code (and some message). */
       thenRejects(reason: string): void;
       /** The command is accepted, and the history plus its events folds to this state. */
@@ -43,13 +47,15 @@ export const deciderSpec = <S extends CommandSchemas, State, E extends Message>(
         const state = fold(microservice.evolve, microservice.initialState, history);
         return microservice.decide(parsed, state, { ...defaults, ...context });
       };
-      const accepted = (): readonly E[] => {
+      const emitted = () => {
         const decision = decide();
         if (isRejection(decision)) throw new Error(`expected events, got rejection ${decision.reason}: ${decision.message}`);
-        return decision;
+        return emissionOf(decision);
       };
+      const accepted = (): readonly E[] => emitted().events;
       return {
-        then: (expected) => expect(accepted()).toEqual(expected),
+        then: (expected) => expect(emitted()).toEqual({ events: expected, commands: [] }),
+        thenSends: (expected, commands) => expect(emitted()).toEqual({ events: expected, commands }),
         thenRejects: (reason) => {
           const decision = decide();
           expect(decision).toMatchObject({ rejected: true, reason, message: expect.any(String) });

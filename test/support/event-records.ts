@@ -24,6 +24,8 @@ export const eventRecord = (fields: Pick<EventRecord, "streamId" | "version"> & 
     commandSeq: fields.version,
     commandId: `${aggregateId}/${fields.version}`,
     user: "u-1",
+    correlationId: `${fields.streamId}/${fields.version}`,
+    causationId: `${fields.streamId}/${fields.version}`,
     occurredAt: RECORDED_AT + fields.version,
     recordedAt: RECORDED_AT + fields.version,
     ...fields,

@@ -38,6 +38,8 @@ export const streamEvents = (
       commandSeq: version,
       commandId: `${aggregateId}/${version}`,
       user: spec.user ?? user,
+      correlationId: `${streamId}/${version}`,
+      causationId: `${streamId}/${version}`,
       occurredAt,
       recordedAt: occurredAt + 1_000,
     };
