@@ -4,12 +4,14 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Aggregate } from "../core/aggregates.js";
 import { cart } from "../core/cart/index.js";
-import { defineMicroservice, type AnyMicroservice, type Message } from "../core/decider.js";
+import { defineMicroservice, emit, type AnyMicroservice, type Message } from "../core/decider.js";
+import { inventory } from "../core/inventory/index.js";
 import { requestKeyOf } from "../core/keys.js";
 import {
   chunkSteps,
   groupByStream,
   MAX_EVENTS_PER_COMMAND,
+  MAX_SENDS_PER_COMMAND,
   MAX_TRANSACTION_ITEMS,
   planGroup,
   type Group,
@@ -21,17 +23,29 @@ import { commandRecord, commandsFor, RECEIVED_AT } from "./support/command-recor
 const NOW = RECEIVED_AT + 5_000;
 const cartService = cart as unknown as AnyMicroservice;
 
-/** Emits as many events as it is told to: the shape of a command with a large effect. */
+const outgoing = z.strictObject({ type: z.string(), command: z.string(), aggregateId: z.string(), payload: z.record(z.string(), z.unknown()) });
+
+/**
+ * Emits as many events as it is told to and sends whatever commands it is
+ * given, unchecked: the shape of a command with a large effect, and of a
+ * decider that sends a bad command.
+ */
 const burst = defineMicroservice({
   name: "burst",
   partitionBy: "aggregate",
   schemaVersion: 1,
-  commands: { Emit: z.strictObject({ count: z.number().int().nonnegative() }) },
+  commands: { Emit: z.strictObject({ count: z.number().int().nonnegative(), sends: z.array(outgoing).default([]) }) },
   initialState: { emitted: 0 },
   decide: (command) =>
-    Array.from({ length: command.data.count }, (_, i): Message<"Emitted", { n: number }> => ({ type: "Emitted", data: { n: i } })),
+    emit(
+      Array.from({ length: command.data.count }, (_, i): Message<"Emitted", { n: number }> => ({ type: "Emitted", data: { n: i } })),
+      ...command.data.sends,
+    ),
   evolve: (state: { emitted: number }) => ({ emitted: state.emitted + 1 }),
 }) as unknown as AnyMicroservice;
+
+const inventoryService = inventory as unknown as AnyMicroservice;
+const everyService: Record<string, AnyMicroservice> = { cart: cartService, inventory: inventoryService, burst };
 
 const groupOf = (records: Parameters<typeof groupByStream>[0]): Group => {
   const groups = groupByStream(records);
@@ -132,6 +146,8 @@ describe("planGroup", () => {
         commandSeq: 1,
         commandId: "req-1",
         user: "alice",
+        correlationId: "cart:c-1/1",
+        causationId: "cart:c-1/1",
         occurredAt: RECEIVED_AT,
         recordedAt: NOW,
       },
@@ -144,6 +160,7 @@ describe("planGroup", () => {
       commandId: "req-1",
       command: "OpenCart",
       user: "alice",
+      correlationId: "cart:c-1/1",
       events: [{ version: 1, type: "CartOpened", data: { owner: "alice" } }],
       recordedAt: NOW,
     });
@@ -151,14 +168,20 @@ describe("planGroup", () => {
     expect(step!.after).toEqual({ state: { status: "open", owner: "alice", items: [] }, version: 1, lastSeq: 1 });
   });
 
-  it("decides with the command's time, user and aggregate", () => {
+  it("decides with the command's time, user, roles and aggregate", () => {
     const seen: unknown[] = [];
     const spy = { ...cartService, decide: (command: Message, state: unknown, context: unknown) => (seen.push(context), []) };
-    const group = groupOf([commandRecord({ aggregateId: "c-9", seq: 1, command: "OpenCart", user: "bob", occurredAt: 42 })]);
+    const group = groupOf([
+      commandRecord({ aggregateId: "c-9", seq: 1, command: "OpenCart", user: "bob", occurredAt: 42 }),
+      commandRecord({ aggregateId: "c-9", seq: 2, command: "OpenCart", user: "bob", occurredAt: 43, roles: ["admin"] }),
+    ]);
 
     plan({ group, microservice: spy as AnyMicroservice });
 
-    expect(seen).toEqual([{ now: 42, user: "bob", aggregateId: "c-9" }]);
+    expect(seen).toEqual([
+      { now: 42, user: "bob", roles: [], aggregateId: "c-9" },
+      { now: 43, user: "bob", roles: ["admin"], aggregateId: "c-9" },
+    ]);
   });
 
   it("skips commands at or below the aggregate's last applied seq", () => {
@@ -236,6 +259,7 @@ describe("planGroup", () => {
       commandId: "req-7",
       command: "CloseCart",
       user: "u-1",
+      correlationId: "cart:c-1/3",
       original: { key: "cart:c-other", seq: 12 },
       recordedAt: NOW,
     });
@@ -259,12 +283,20 @@ describe("planGroup", () => {
   });
 
   it("keeps request ids apart per user", () => {
+    // In one batch: bob's command is judged on its own (the cart is alice's), not taken for a resend of hers.
     const group = groupOf([
       commandRecord({ aggregateId: "c-1", seq: 1, command: "OpenCart", id: "req-1", user: "alice" }),
       commandRecord({ aggregateId: "c-1", seq: 2, ...addApple, id: "req-1", user: "bob" }),
     ]);
+    const [alices, bobs] = plan({ group });
+    expect(alices!.outcome.status).toBe("accepted");
+    expect(bobs!.outcome).toMatchObject({ status: "rejected", reason: "Forbidden" });
+    expect(bobs!.request).toEqual({ requestKey: requestKeyOf("cart", "bob", "req-1"), key: "cart:c-1", seq: 2 });
 
-    expect(plan({ group }).map((s) => s.outcome.status)).toEqual(["accepted", "accepted"]);
+    // Against the store: alice's id taken elsewhere does not make bob's command a duplicate.
+    const bobOpens = groupOf([commandRecord({ aggregateId: "c-2", seq: 1, command: "OpenCart", id: "req-1", user: "bob" })]);
+    const taken = new Map([[requestKeyOf("cart", "alice", "req-1"), { key: "cart:c-1", seq: 1 }]]);
+    expect(plan({ group: bobOpens, taken }).map((s) => s.outcome.status)).toEqual(["accepted"]);
   });
 
   it("rejects a command for an unknown microservice", () => {
@@ -277,7 +309,7 @@ describe("planGroup", () => {
   });
 
   it("rejects an unknown command", () => {
-    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 1, command: "Checkout" })]);
+    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 1, command: "Teleport" })]);
 
     expect(plan({ group })[0]!.outcome).toMatchObject({ status: "rejected", reason: "UnknownCommand" });
   });
@@ -310,19 +342,25 @@ describe("planGroup", () => {
 });
 
 describe("chunkSteps", () => {
-  /** Items one transaction writes for `chunk`: its events, outcomes and request ids, and one snapshot. */
+  /** Items one transaction writes for `chunk`: its events, sent commands, outcomes and request ids, and one snapshot. */
   const itemsIn = (chunk: readonly Step[]) =>
-    1 + chunk.reduce((sum, step) => sum + step.events.length + 1 + (step.request ? 1 : 0), 0);
+    1 + chunk.reduce((sum, step) => sum + step.events.length + step.sends.length + 1 + (step.request ? 1 : 0), 0);
 
   const addingApples = (count: number) =>
     plan({ group: groupOf(commandsFor("c-1", Array.from({ length: count }, () => addApple), 2)), current: openCartWith(0) });
 
-  const emitting = (counts: readonly number[]) =>
+  /** Burst commands: a count of events, or events and the carts each opens by a sent command. */
+  const emitting = (emits: readonly (number | { count: number; opens: readonly string[] })[]) =>
     planGroup({
       group: groupOf(
-        counts.map((count, i) => commandRecord({ type: "burst", aggregateId: "b-1", seq: i + 1, command: "Emit", payload: { count } })),
+        emits.map((e, i) => {
+          const { count, opens } = typeof e === "number" ? { count: e, opens: [] } : e;
+          const sends = opens.map((cartId) => ({ type: "cart", command: "OpenCart", aggregateId: cartId, payload: {} }));
+          return commandRecord({ type: "burst", aggregateId: "b-1", seq: i + 1, command: "Emit", payload: { count, sends } });
+        }),
       ),
       microservice: burst,
+      microservices: everyService,
       current: { state: burst.initialState, version: 0, lastSeq: 0 },
       taken: new Map(),
       now: NOW,
@@ -358,8 +396,13 @@ describe("chunkSteps", () => {
     expect(chunks.map(itemsIn)).toEqual([1 + 3 + 96, 1 + 1]);
   });
 
-  it("gives a command with the most events a transaction of its own", () => {
-    const steps = emitting([MAX_EVENTS_PER_COMMAND, 1, MAX_EVENTS_PER_COMMAND]);
+  it("gives a command with the most events and the most sends a transaction of its own", () => {
+    const opening = (prefix: string) => Array.from({ length: MAX_SENDS_PER_COMMAND }, (_, i) => `${prefix}-${i}`);
+    const steps = emitting([
+      { count: MAX_EVENTS_PER_COMMAND, opens: opening("a") },
+      1,
+      { count: MAX_EVENTS_PER_COMMAND, opens: opening("b") },
+    ]);
 
     const chunks = chunkSteps(steps);
 
@@ -368,14 +411,16 @@ describe("chunkSteps", () => {
   });
 
   it("never exceeds the limit, whatever the mix", () => {
-    const steps = emitting([5, 40, 0, 60, 97, 12, 1, 33, 80, 2, 2, 2]);
+    const opens = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+    const steps = emitting([5, 40, 0, { count: 60, opens: opens(3, "a") }, MAX_EVENTS_PER_COMMAND, 12, 1, 33, { count: 80, opens: opens(7, "b") }, 2, 2, 2]);
 
     const chunks = chunkSteps(steps);
 
+    expect(steps.map((s) => s.outcome.status)).toEqual(steps.map(() => "accepted"));
     for (const chunk of chunks) expect(itemsIn(chunk)).toBeLessThanOrEqual(MAX_TRANSACTION_ITEMS);
     expect(chunks.flat()).toEqual(steps);
     expect(chunks.flat().flatMap((s) => s.events.map((e) => e.version))).toEqual(
-      Array.from({ length: 5 + 40 + 60 + 97 + 12 + 1 + 33 + 80 + 6 }, (_, i) => i + 1),
+      Array.from({ length: 5 + 40 + 60 + MAX_EVENTS_PER_COMMAND + 12 + 1 + 33 + 80 + 6 }, (_, i) => i + 1),
     );
   });
 
