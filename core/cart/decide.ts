@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { commandTo, emit, reject, type CommandOf, type DecideContext, type Decision } from "../decider.js";
-import { commands as inventoryCommands, LIMITS as INVENTORY_LIMITS } from "../inventory/decide.js";
+import { commands as inventoryCommands, LIMITS as INVENTORY_LIMITS, sku } from "../inventory/decide.js";
 import { totalOf, type CartEvent, type CartState } from "./state.js";
 
 const toInventory = commandTo("inventory", inventoryCommands);
@@ -18,7 +18,6 @@ export const reservationIdOf = (cartId: string) => `cart:${cartId}`;
 export const cartIdOfReservation = (reservationId: string) =>
   reservationId.startsWith("cart:") ? reservationId.slice("cart:".length) : undefined;
 
-const sku = z.string().min(1).max(64);
 const quantity = z.number().int().positive();
 
 export const commands = {

@@ -17,9 +17,20 @@ export const LIMITS = {
   linesPerReservation: 100,
 } as const;
 
-const sku = z.string().min(1).max(64);
+const utf8 = new TextEncoder();
+
+/**
+ * Text bounded in UTF-8 bytes, as DynamoDB counts an item's size: a bound in
+ * characters would let 64 characters of '€' (192 bytes) into every sku, and a
+ * full warehouse past the 400 KB item limit.
+ */
+const text = (maxBytes: number) =>
+  z.string().min(1).refine((value) => utf8.encode(value).length <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`);
+
+/** A sku, the same wherever one is named (the cart's lines become reservation lines). */
+export const sku = text(64);
 const quantity = z.number().int("must be an integer").positive("must be positive").max(1_000_000, "must be at most 1,000,000");
-const reservationId = z.string().min(1).max(128);
+const reservationId = text(128);
 
 export const commands = {
   Restock: z.strictObject({ sku, quantity }),
