@@ -145,6 +145,138 @@ describe("cart: CloseCart", () => {
   });
 });
 
+describe("cart: ownership", () => {
+  const holding = [...opened, itemAdded("apple", 2, 100)];
+
+  it.each([
+    ["AddItem", addItem("pear", 1, 90)],
+    ["RemoveItem", removeItem("apple")],
+    ["CloseCart", closeCart],
+    ["Checkout", { type: "Checkout", data: {} } as CartCommand],
+  ])("lets only the cart's owner %s: anyone else is Forbidden", (_, command) => {
+    given(holding).when(command, { user: "bob" }).thenRejects("Forbidden");
+    given(holding).when(command, { user: "bob", roles: ["admin"] }).thenRejects("Forbidden");
+    given(holding).when(command).thenState(expect.objectContaining({ owner: "alice" }));
+  });
+});
+
+describe("cart: Checkout", () => {
+  const checkout = (warehouse?: string): CartCommand => ({ type: "Checkout", data: warehouse === undefined ? {} : { warehouse } });
+  const confirm = (reservationId: string): CartCommand => ({ type: "ConfirmCheckout", data: { reservationId } });
+  const fail = (reservationId: string, reason = "InsufficientStock"): CartCommand => ({ type: "FailCheckout", data: { reservationId, reason } });
+  const started = (warehouse: string, total: number): CartEvent => ({ type: "CheckoutStarted", data: { reservationId: "cart:c-1", warehouse, total } });
+  const confirmed = (total: number): CartEvent => ({ type: "CheckoutConfirmed", data: { reservationId: "cart:c-1", total } });
+  const failed = (reason: string): CartEvent => ({ type: "CheckoutFailed", data: { reservationId: "cart:c-1", reason } });
+  const service = { user: "service:checkout", roles: ["service"] };
+
+  const holding = [...opened, itemAdded("apple", 2, 150), itemAdded("pear", 1, 90)];
+  const lines = [
+    { sku: "apple", quantity: 2, unitPrice: 150 },
+    { sku: "pear", quantity: 1, unitPrice: 90 },
+  ];
+  const checkingOut = [...holding, started("main", 390)];
+
+  it("starts the checkout and asks inventory to reserve the cart's lines, in the same decision", () => {
+    given(holding)
+      .when(checkout())
+      .thenSends(
+        [started("main", 390)],
+        [
+          {
+            type: "inventory",
+            command: "ReserveStock",
+            aggregateId: "main",
+            payload: {
+              reservationId: "cart:c-1",
+              lines: [
+                { sku: "apple", quantity: 2 },
+                { sku: "pear", quantity: 1 },
+              ],
+            },
+          },
+        ],
+      );
+    given(holding).when(checkout()).thenState({ status: "checking-out", owner: "alice", items: lines, reservationId: "cart:c-1", warehouse: "main" });
+  });
+
+  it("reserves from the warehouse the shopper names", () => {
+    given(holding)
+      .when(checkout("north-1"))
+      .thenSends(
+        [started("north-1", 390)],
+        [
+          {
+            type: "inventory",
+            command: "ReserveStock",
+            aggregateId: "north-1",
+            payload: { reservationId: "cart:c-1", lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) },
+          },
+        ],
+      );
+  });
+
+  it("refuses an empty cart: CartEmpty", () => {
+    given(opened).when(checkout()).thenRejects("CartEmpty");
+    given([...opened, itemAdded("apple", 1, 100), itemRemoved("apple", 1)]).when(checkout()).thenRejects("CartEmpty");
+  });
+
+  it("refuses more lines than one reservation holds: TooManyLines", () => {
+    const many = (n: number) => [...opened, ...Array.from({ length: n }, (_, i) => itemAdded(`sku-${i}`, 1, 1))];
+
+    given(many(101)).when(checkout()).thenRejects("TooManyLines");
+    given(many(100)).when(checkout()).thenState(expect.objectContaining({ status: "checking-out" }));
+  });
+
+  it("checks out only an open cart", () => {
+    given([]).when(checkout()).thenRejects("CartNotOpened");
+    given(closed).when(checkout()).thenRejects("CartClosed");
+  });
+
+  it("freezes the cart while checking out: CheckoutInProgress", () => {
+    for (const command of [addItem("apple", 1, 150), removeItem("apple"), closeCart, checkout()])
+      given(checkingOut).when(command).thenRejects("CheckoutInProgress");
+  });
+
+  it("confirms the checkout and tells inventory to take the goods off the shelf", () => {
+    given(checkingOut)
+      .when(confirm("cart:c-1"), service)
+      .thenSends([confirmed(390)], [{ type: "inventory", command: "CommitReservation", aggregateId: "main", payload: { reservationId: "cart:c-1" } }]);
+    given(checkingOut).when(confirm("cart:c-1"), service).thenState({ status: "checked-out", owner: "alice", items: lines, total: 390 });
+  });
+
+  it("commits the reservation in the warehouse it was made in", () => {
+    given([...holding, started("north-1", 390)])
+      .when(confirm("cart:c-1"), service)
+      .thenSends([confirmed(390)], [{ type: "inventory", command: "CommitReservation", aggregateId: "north-1", payload: { reservationId: "cart:c-1" } }]);
+  });
+
+  it("fails the checkout back to an open cart the shopper can change and check out again", () => {
+    given(checkingOut).when(fail("cart:c-1"), service).then([failed("InsufficientStock")]);
+    given(checkingOut).when(fail("cart:c-1"), service).thenState({ status: "open", owner: "alice", items: lines });
+    given([...checkingOut, failed("InsufficientStock")]).when(addItem("plum", 1, 10)).then([itemAdded("plum", 1, 10)]);
+    given([...checkingOut, failed("InsufficientStock")]).when(checkout()).thenSends([started("main", 390)], [expect.objectContaining({ command: "ReserveStock" })]);
+  });
+
+  it("answers only the reservation it waits for: NotCheckingOut", () => {
+    given(checkingOut).when(confirm("cart:c-2"), service).thenRejects("NotCheckingOut");
+    given(checkingOut).when(fail("cart:c-2"), service).thenRejects("NotCheckingOut");
+    given(holding).when(confirm("cart:c-1"), service).thenRejects("NotCheckingOut");
+    given(holding).when(fail("cart:c-1"), service).thenRejects("NotCheckingOut");
+    given([...checkingOut, confirmed(390)]).when(confirm("cart:c-1"), service).thenRejects("NotCheckingOut");
+    given([...checkingOut, failed("x")]).when(fail("cart:c-1"), service).thenRejects("NotCheckingOut");
+  });
+
+  it("keeps a checked-out cart as it is: CartCheckedOut", () => {
+    const checkedOut = [...checkingOut, confirmed(390)];
+    for (const command of [addItem("apple", 1, 150), removeItem("apple"), closeCart, checkout()])
+      given(checkedOut).when(command).thenRejects("CartCheckedOut");
+  });
+
+  it("lets only services answer a checkout", () => {
+    expect(cart.roles).toEqual({ ConfirmCheckout: ["service"], FailCheckout: ["service"] });
+  });
+});
+
 describe("parseEnvelope", () => {
   const microservices: Record<string, AnyMicroservice> = { cart: cart as unknown as AnyMicroservice };
   const valid = {
