@@ -1,0 +1,60 @@
+// What the client and its transports share: the envelope a transport sends,
+// the outcome it answers, and the error for a request Ordinal refused.
+import { commandRefOf } from "../keys.js";
+import type { OutcomeRecord } from "../records.js";
+
+/** The most `wait` the API allows (functions/command.ts checks the same; a test keeps the two equal). */
+export const MAX_WAIT_SECONDS = 10;
+
+/** Not sequenced yet: the outcome will be under `key`/`seq`. */
+export interface PendingOutcome {
+  readonly status: "pending";
+  readonly key: string;
+  readonly seq: number;
+  readonly correlationId: string;
+  readonly causationId?: string;
+}
+
+/** What a send answers: the sequencer's outcome (a rejection is one), or pending when it did not come within `wait`. */
+export type Outcome = OutcomeRecord | PendingOutcome;
+
+/** The command as it goes to a transport: an envelope without the caller's identity. */
+export interface OutgoingEnvelope {
+  readonly type: string;
+  readonly command: string;
+  readonly aggregateId: string;
+  readonly id: string | number;
+  readonly timestamp?: number;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+  readonly payload: Record<string, unknown>;
+}
+
+/** How commands reach Ordinal: `http(…)` or `direct(…)`. */
+export interface Transport {
+  send(envelope: OutgoingEnvelope, waitSeconds: number): Promise<Outcome>;
+}
+
+/**
+ * Ordinal refused the request itself (bad input 400, no credentials 401,
+ * a role that may not send the command 403, …): nothing was written. A
+ * command the business rules reject is not an error but an outcome.
+ */
+export class OrdinalClientError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { readonly error: string; readonly message: string; readonly [field: string]: unknown },
+  ) {
+    super(`${status} ${body.error}: ${body.message}`);
+    this.name = "OrdinalClientError";
+  }
+}
+
+/** A pending outcome: its chain is known before the sequencer runs, from the envelope or the command itself. */
+export const pendingOutcome = (key: string, seq: number, envelope: Pick<OutgoingEnvelope, "correlationId" | "causationId">): PendingOutcome => ({
+  status: "pending",
+  key,
+  seq,
+  correlationId: envelope.correlationId ?? commandRefOf(key, seq),
+  ...(envelope.causationId === undefined ? {} : { causationId: envelope.causationId }),
+});
