@@ -10,6 +10,9 @@ const aggregateId = z
   .string(required("must be a string"))
   .regex(/^[A-Za-z0-9._-]{1,128}$/, "must be 1-128 characters of letters, digits, '.', '_' or '-'");
 
+/** Whether `value` may name an aggregate: what a command's `aggregateId` must be. */
+export const isAggregateId = (value: string): boolean => aggregateId.safeParse(value).success;
+
 const text = (rule = "must be a string") => z.string(required(rule)).min(1, "must be a non-empty string");
 
 const envelopeSchema = z.strictObject({

@@ -12,6 +12,7 @@ import * as events from "../functions/events.js";
 import * as health from "../functions/health.js";
 import * as openCartsRoute from "../functions/open-carts.js";
 import * as outcome from "../functions/outcome.js";
+import * as processManager from "../functions/process-manager.js";
 import { makeKinesisHandler, makeSqsHandler } from "../functions/projector.js";
 import * as publisher from "../functions/publisher.js";
 import * as redrive from "../functions/redrive.js";
@@ -45,6 +46,7 @@ export const kinesisHandlers: Readonly<Record<string, Factory<KinesisStreamEvent
   "functions/archiver.handler": archiver.makeHandler,
   "functions/projector.cartSummary": makeKinesisHandler(cartSummary),
   "functions/projector.openCarts": makeKinesisHandler(openCarts),
+  "functions/process-manager.checkout": processManager.makeCheckout,
 };
 
 export const queueHandlers: Readonly<Record<string, Factory<SQSEvent, SQSBatchResponse>>> = {

@@ -1,0 +1,42 @@
+// Runs a process manager over a batch of events: each reaction goes out
+// through the typed client, named after the event that caused it, so a
+// redelivered event's commands are answered `duplicate` by the sequencer
+// instead of being applied twice.
+import type { AnyRegistry, Client } from "../client.js";
+import type { Caller } from "../envelope.js";
+import { serviceUserOf } from "../keys.js";
+import type { EventRecord } from "../records.js";
+import { handles, type ProcessManager } from "./process-manager.js";
+
+/** The identity a process manager sends with. */
+export const callerOf = (manager: ProcessManager<any>): Caller => ({ user: serviceUserOf(manager.name), roles: ["service"] });
+
+/** The request id of the `index`th command an event caused: the same on every delivery of the event. */
+export const requestIdOf = (event: EventRecord, index: number): string => `${event.eventId}>${index}`;
+
+export interface RunResult {
+  /** The first event whose commands were not all sent, and why; the events after it were not looked at. */
+  readonly failed?: { readonly index: number; readonly error: unknown };
+}
+
+/** Reacts to the events in order, sending each reaction's commands in order; stops at the first that fails. */
+export const runProcessManager = async (
+  manager: ProcessManager<any>,
+  client: Client<AnyRegistry>,
+  events: readonly EventRecord[],
+): Promise<RunResult> => {
+  for (const [index, event] of events.entries()) {
+    if (!handles(manager, event)) continue;
+    try {
+      for (const [i, command] of manager.react(event).entries())
+        await client.send(command.type, command.command, command.aggregateId, command.payload, {
+          id: requestIdOf(event, i),
+          correlationId: event.correlationId,
+          causationId: event.eventId,
+        });
+    } catch (error) {
+      return { failed: { index, error } };
+    }
+  }
+  return {};
+};

@@ -1,0 +1,46 @@
+// Process managers, fed by the Kinesis "all events" stream: each reaction is
+// appended to the commands table through the typed client's direct transport,
+// with the API's validation, as `service:<name>` with the service role.
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
+import { createClient, direct, type AnyRegistry } from "../core/client.js";
+import { microservices } from "../core/microservices.js";
+import { callerOf, checkout as checkoutManager, runProcessManager, type ProcessManager } from "../core/process-managers/index.js";
+import { logger, storeFromEnv, type ApiDeps } from "./deps.js";
+import { lazy } from "./http.js";
+import { decodeEventRecord } from "./projector.js";
+
+export type ProcessManagerDeps = Pick<ApiDeps, "store" | "microservices" | "clock">;
+
+/**
+ * Kinesis: a batch resumes from the first record reported, so report the
+ * first whose reactions could not all be sent, or that is not an event
+ * record. The records before it are done; it and those after come again, and
+ * the commands already sent for them are answered duplicate.
+ */
+export const makeKinesisHandler = (manager: ProcessManager<any>) => (deps: ProcessManagerDeps) => {
+  const client = createClient<AnyRegistry>(
+    direct({ store: deps.store, caller: callerOf(manager), microservices: deps.microservices, clock: deps.clock }),
+  );
+  return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    const records = event.Records.map((r) => ({
+      id: r.kinesis.sequenceNumber,
+      event: decodeEventRecord(Buffer.from(r.kinesis.data, "base64").toString("utf8")),
+    }));
+    const poison = records.findIndex((r) => r.event === undefined);
+    if (poison !== -1) logger.error("a Kinesis record is not an event record", { processManager: manager.name, sequenceNumber: records[poison]!.id });
+    const usable = poison === -1 ? records : records.slice(0, poison);
+    const { failed } = await runProcessManager(manager, client, usable.map((r) => r.event!));
+    if (failed)
+      logger.error("a process manager could not send its commands; the record will be delivered again", {
+        processManager: manager.name,
+        eventId: usable[failed.index]!.event!.eventId,
+        error: failed.error as Error,
+      });
+    const at = failed ? failed.index : poison;
+    return { batchItemFailures: at === -1 ? [] : [{ itemIdentifier: records[at]!.id }] };
+  };
+};
+
+export const makeCheckout = makeKinesisHandler(checkoutManager);
+
+export const checkout = lazy(() => makeCheckout({ store: storeFromEnv(), microservices, clock: Date.now }));
