@@ -341,6 +341,165 @@ describe("planGroup", () => {
   });
 });
 
+describe("planGroup: commands sent to other microservices", () => {
+  const inventoryAt = (stock: Record<string, number>, lastSeq = 0): Aggregate => ({
+    state: { skus: Object.fromEntries(Object.entries(stock).map(([sku, onHand]) => [sku, { onHand, reserved: 0 }])), reservations: {} },
+    version: Object.keys(stock).length,
+    lastSeq,
+  });
+  const emitting = (sends: readonly Record<string, unknown>[], count = 1) =>
+    groupOf([commandRecord({ type: "burst", aggregateId: "b-1", seq: 1, command: "Emit", payload: { count, sends } })]);
+  const planBurst = (group: Group) =>
+    plan({ group, microservice: burst, microservices: everyService, current: { state: burst.initialState, version: 0, lastSeq: 0 } });
+  const restock = (warehouse: string, quantity = 1) => ({ type: "inventory", command: "Restock", aggregateId: warehouse, payload: { sku: "apple", quantity } });
+  const openCart = (cartId: string) => ({ type: "cart", command: "OpenCart", aggregateId: cartId, payload: {} });
+
+  it("writes a command's sends with it, named after it and sent as its microservice with the service role", () => {
+    // Prepare: c-1 holds two apples; its 4th command checks it out.
+    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 4, command: "Checkout", id: "req-4" })]);
+
+    // Act
+    const [step] = plan({ group, microservices: everyService, current: openCartWith(2) });
+
+    // Assess
+    expect(step!.sends).toEqual([
+      {
+        key: "inventory",
+        type: "inventory",
+        command: "ReserveStock",
+        aggregateId: "main",
+        id: "cart:c-1/4>0",
+        user: "service:cart",
+        roles: ["service"],
+        correlationId: "cart:c-1/4",
+        causationId: "cart:c-1/4",
+        occurredAt: RECEIVED_AT,
+        receivedAt: NOW,
+        payload: { reservationId: "cart:c-1", lines: [{ sku: "apple", quantity: 2 }] },
+      },
+    ]);
+    expect(step!.outcome).toMatchObject({
+      status: "accepted",
+      correlationId: "cart:c-1/4",
+      events: [{ version: 4, type: "CheckoutStarted" }],
+      sent: [{ type: "inventory", command: "ReserveStock", aggregateId: "main", key: "inventory", id: "cart:c-1/4>0" }],
+    });
+    expect(step!.events.map((e) => [e.correlationId, e.causationId])).toEqual([["cart:c-1/4", "cart:c-1/4"]]);
+    // A retried batch plans the very same writes: nothing new to send.
+    expect(plan({ group, microservices: everyService, current: openCartWith(2) })[0]!.sends).toEqual(step!.sends);
+  });
+
+  it("carries a chain on: what a command sends keeps its correlationId and names that command as its cause", () => {
+    // Prepare: the process manager confirms c-1's checkout, caused by inventory's StockReserved event.
+    const checkingOut: Aggregate = {
+      state: { status: "checking-out", owner: "u-1", items: [{ sku: "apple", quantity: 2, unitPrice: 100 }], reservationId: "cart:c-1", warehouse: "north" },
+      version: 4,
+      lastSeq: 4,
+    };
+    const group = groupOf([
+      commandRecord({
+        aggregateId: "c-1",
+        seq: 5,
+        command: "ConfirmCheckout",
+        user: "service:checkout",
+        roles: ["service"],
+        correlationId: "cart:c-1/4",
+        causationId: "inventory:north#2",
+        payload: { reservationId: "cart:c-1" },
+      }),
+    ]);
+
+    // Act
+    const [step] = plan({ group, microservices: everyService, current: checkingOut });
+
+    // Assess
+    expect(step!.outcome).toMatchObject({ status: "accepted", correlationId: "cart:c-1/4", causationId: "inventory:north#2" });
+    expect(step!.events.map((e) => [e.type, e.correlationId, e.causationId])).toEqual([["CheckoutConfirmed", "cart:c-1/4", "cart:c-1/5"]]);
+    expect(step!.sends).toEqual([
+      expect.objectContaining({
+        key: "inventory",
+        command: "CommitReservation",
+        aggregateId: "north",
+        id: "cart:c-1/5>0",
+        correlationId: "cart:c-1/4",
+        causationId: "cart:c-1/5",
+      }),
+    ]);
+  });
+
+  it("is accepted by its target as the API would accept it: the service role passes, the chain goes on", () => {
+    // Prepare: the ReserveStock c-1's checkout sent, as inventory's counter gives it seq 9.
+    const [checkout] = plan({
+      group: groupOf([commandRecord({ aggregateId: "c-1", seq: 4, command: "Checkout" })]),
+      microservices: everyService,
+      current: openCartWith(2),
+    });
+    const received = { ...checkout!.sends[0]!, seq: 9 };
+
+    // Act
+    const [step] = plan({ group: groupOf([received]), microservice: inventoryService, microservices: everyService, current: inventoryAt({ apple: 5 }, 8) });
+
+    // Assess
+    expect(step!.outcome).toMatchObject({ key: "inventory", seq: 9, status: "accepted", streamId: "inventory:main", correlationId: "cart:c-1/4", causationId: "cart:c-1/4" });
+    expect(step!.events.map((e) => [e.type, e.correlationId, e.causationId])).toEqual([["StockReserved", "cart:c-1/4", "inventory/9"]]);
+    expect(step!.request).toEqual({ requestKey: requestKeyOf("inventory", "service:cart", "cart:c-1/4>0"), key: "inventory", seq: 9 });
+  });
+
+  it.each([
+    ["an unknown microservice", { type: "order", command: "Place", aggregateId: "o-1", payload: {} }, "unknown microservice 'order'"],
+    ["an unknown command", { type: "cart", command: "Teleport", aggregateId: "c-9", payload: {} }, "cart has no command 'Teleport'"],
+    ["an invalid payload", { type: "inventory", command: "Restock", aggregateId: "main", payload: { sku: "apple", quantity: 0 } }, "payload.quantity"],
+  ])("rejects the sending command InvalidCommandSent when it sends to %s: no event, no send", (_, send, message) => {
+    const [step] = planBurst(emitting([openCart("c-ok"), send], 3));
+
+    expect(step!.outcome).toMatchObject({ status: "rejected", reason: "InvalidCommandSent", message: expect.stringContaining(message) });
+    expect(step!.outcome.message).toContain("sent command 1");
+    expect([step!.events, step!.sends, step!.outcome.sent]).toEqual([[], [], undefined]);
+    expect(step!.after).toEqual({ state: burst.initialState, version: 0, lastSeq: 1 });
+    expect(step!.request).toBeDefined();
+  });
+
+  it("sends at most one command per command key: two to one key are TooManyCommands", () => {
+    // Inventory is keyed per microservice: two warehouses share one counter.
+    const [twoWarehouses] = planBurst(emitting([restock("north"), restock("south")]));
+    const [oneCartTwice] = planBurst(emitting([openCart("c-7"), openCart("c-7")]));
+    const [twoCarts] = planBurst(emitting([openCart("c-7"), openCart("c-8"), restock("north")]));
+
+    expect(twoWarehouses!.outcome).toMatchObject({ status: "rejected", reason: "TooManyCommands", message: expect.stringContaining("'inventory'") });
+    expect(oneCartTwice!.outcome).toMatchObject({ status: "rejected", reason: "TooManyCommands", message: expect.stringContaining("'cart:c-7'") });
+    expect(twoCarts!.sends.map((send) => send.key)).toEqual(["cart:c-7", "cart:c-8", "inventory"]);
+    expect(twoCarts!.sends.map((send) => send.id)).toEqual(["burst:b-1/1>0", "burst:b-1/1>1", "burst:b-1/1>2"]);
+  });
+
+  it(`sends at most ${MAX_SENDS_PER_COMMAND} commands: more are TooManyCommands`, () => {
+    const carts = (n: number) => Array.from({ length: n }, (_, i) => openCart(`c-${i}`));
+
+    expect(planBurst(emitting(carts(MAX_SENDS_PER_COMMAND + 1)))[0]!.outcome).toMatchObject({ status: "rejected", reason: "TooManyCommands" });
+    expect(planBurst(emitting(carts(MAX_SENDS_PER_COMMAND)))[0]!.sends).toHaveLength(MAX_SENDS_PER_COMMAND);
+  });
+
+  it("checks the sender's roles before deciding: Forbidden", () => {
+    const restockBy = (seq: number, roles?: string[]) =>
+      commandRecord({ type: "inventory", key: "inventory", aggregateId: "main", seq, command: "Restock", payload: { sku: "apple", quantity: 1 }, ...(roles ? { roles } : {}) });
+    const group = groupOf([restockBy(1), restockBy(2, ["shopper"]), restockBy(3, ["admin"]), restockBy(4, ["service"])]);
+
+    const steps = plan({ group, microservice: inventoryService, microservices: everyService, current: inventoryAt({}) });
+
+    expect(steps.map((s) => [s.outcome.status, s.outcome.reason])).toEqual([
+      ["rejected", "Forbidden"],
+      ["rejected", "Forbidden"],
+      ["accepted", undefined],
+      ["accepted", undefined],
+    ]);
+    expect(steps[0]!.outcome.message).toContain("'service' or 'admin'");
+    expect(steps.flatMap((s) => s.events.map((e) => e.version))).toEqual([1, 2]);
+
+    // A cart's owner cannot answer its own checkout: only services may.
+    const confirming = groupOf([commandRecord({ aggregateId: "c-1", seq: 4, command: "ConfirmCheckout", payload: { reservationId: "cart:c-1" } })]);
+    expect(plan({ group: confirming, current: openCartWith(2) })[0]!.outcome).toMatchObject({ status: "rejected", reason: "Forbidden" });
+  });
+});
+
 describe("chunkSteps", () => {
   /** Items one transaction writes for `chunk`: its events, sent commands, outcomes and request ids, and one snapshot. */
   const itemsIn = (chunk: readonly Step[]) =>
@@ -428,6 +587,32 @@ describe("chunkSteps", () => {
     const chunks = chunkSteps(addingApples(10), 10);
 
     expect(chunks.map(itemsIn)).toEqual([10, 10, 10, 4]);
+  });
+
+  it("never puts two sends to one command key in one transaction: DynamoDB refuses two writes to one item", () => {
+    // Prepare: commands 1, 2 and 5 each send to the inventory counter; 3 and 4 to two carts.
+    const restock = (warehouse: string) => ({ type: "inventory", command: "Restock", aggregateId: warehouse, payload: { sku: "apple", quantity: 1 } });
+    const openCart = (cartId: string) => ({ type: "cart", command: "OpenCart", aggregateId: cartId, payload: {} });
+    const sends = [[restock("north")], [restock("south")], [openCart("c-x")], [openCart("c-y"), openCart("c-z")], [restock("north")]];
+    const steps = planGroup({
+      group: groupOf(sends.map((s, i) => commandRecord({ type: "burst", aggregateId: "b-1", seq: i + 1, command: "Emit", payload: { count: 1, sends: s } }))),
+      microservice: burst,
+      microservices: everyService,
+      current: { state: burst.initialState, version: 0, lastSeq: 0 },
+      taken: new Map(),
+      now: NOW,
+    });
+
+    // Act
+    const chunks = chunkSteps(steps);
+
+    // Assess
+    expect(chunks.map((c) => c.map((s) => s.command.seq))).toEqual([[1], [2, 3, 4], [5]]);
+    for (const chunk of chunks) {
+      const keys = chunk.flatMap((step) => step.sends.map((send) => send.key));
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+    expect(chunks.flat()).toEqual(steps);
   });
 
   it("makes no transaction for no steps", () => {
