@@ -10,6 +10,7 @@ import * as cart from "../functions/cart.js";
 import * as command from "../functions/command.js";
 import * as events from "../functions/events.js";
 import * as health from "../functions/health.js";
+import * as inventory from "../functions/inventory.js";
 import * as openCartsRoute from "../functions/open-carts.js";
 import * as outcome from "../functions/outcome.js";
 import * as processManager from "../functions/process-manager.js";
@@ -27,6 +28,7 @@ export const httpHandlers: Readonly<Record<string, (deps: FanoutDeps) => HttpHan
   "functions/command.handler": command.makeHandler,
   "functions/outcome.handler": outcome.makeHandler,
   "functions/cart.handler": cart.makeHandler,
+  "functions/inventory.handler": inventory.makeHandler,
   "functions/events.handler": events.makeHandler,
   "functions/health.handler": health.makeHandler,
   "functions/state.handler": state.makeHandler,
