@@ -87,10 +87,19 @@ export const readOutcome = async ({ db, tables }: Store, key: string, seq: numbe
   const outcome = await db.send(new GetCommand({ TableName: tables.outcomes, Key: { key, seq }, ConsistentRead: true }));
   if (outcome.Item) return outcome.Item as OutcomeRecord;
   const counter = await db.send(
-    new GetCommand({ TableName: tables.commands, Key: { key }, ProjectionExpression: "seq", ConsistentRead: true }),
+    new GetCommand({ TableName: tables.commands, Key: { key }, ProjectionExpression: "seq, correlationId, causationId", ConsistentRead: true }),
   );
   const sent = Number(counter.Item?.seq ?? 0);
-  return seq >= 1 && seq <= sent ? { status: "pending", key, seq } : undefined;
+  if (seq < 1 || seq > sent) return undefined;
+  // The counter item holds only the latest command: its chain is known while it is still that one.
+  const latest = seq === sent ? (counter.Item as Partial<CommandRecord> | undefined) : undefined;
+  return {
+    status: "pending",
+    key,
+    seq,
+    ...(latest?.correlationId === undefined ? {} : { correlationId: latest.correlationId }),
+    ...(latest?.causationId === undefined ? {} : { causationId: latest.causationId }),
+  };
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
