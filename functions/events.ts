@@ -28,6 +28,9 @@ export const makeHandler = (deps: ApiDeps) =>
           commandSeq: e.commandSeq,
           commandId: e.commandId,
           user: e.user,
+          // Absent on events written before commands carried a chain.
+          ...(e.correlationId === undefined ? {} : { correlationId: e.correlationId }),
+          ...(e.causationId === undefined ? {} : { causationId: e.causationId }),
           occurredAt: iso(e.occurredAt),
           recordedAt: iso(e.recordedAt),
         })),
