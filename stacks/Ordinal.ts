@@ -15,6 +15,7 @@ import {
   type TableName,
   type TableSpec,
 } from "../core/topology.js";
+import { jwtConfigFromEnv, UNSET_JWT_ISSUER } from "../core/auth.js";
 import { createFanout, createQueue, isQueueName } from "./fanout.js";
 import { functionProps, type Resources } from "./permissions.js";
 
@@ -25,15 +26,22 @@ export function Ordinal({ stack }: StackContext) {
   const resources: Resources = { tables, ...createFanout(stack) };
   const { streams, queues } = resources;
 
+  // Users' tokens: issuer and audience are read at synth (ORDINAL_JWT_ISSUER,
+  // ORDINAL_JWT_AUDIENCE); without an issuer no token passes, so no route is open.
+  const jwt = jwtConfigFromEnv();
   const api = new Api(stack, "api", {
+    authorizers: {
+      users: { type: "jwt", jwt: { issuer: jwt.issuer ?? UNSET_JWT_ISSUER, audience: [jwt.audience] } },
+    },
+    defaults: { authorizer: "users" },
     routes: {
       ...Object.fromEntries(
         routes.map((route): [string, ApiRouteProps<string>] => [
           `${route.method} ${route.path}`,
-          { function: functionProps(route, resources) },
+          { function: functionProps(route, resources), authorizer: route.auth === "iam" ? "iam" : "users" },
         ]),
       ),
-      $default: { function: functionProps(fallbackRoute, resources) },
+      $default: { function: functionProps(fallbackRoute, resources), authorizer: "users" },
     },
   });
 

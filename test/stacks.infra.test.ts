@@ -56,6 +56,9 @@ const writeActions = [
   "dynamodb:PartiQLDelete",
 ];
 
+const JWT_ISSUER = "https://auth.example.test/";
+const JWT_AUDIENCE = "ordinal-test";
+
 let app: App;
 let stack: Stack;
 let template: Template;
@@ -67,6 +70,9 @@ const runtimeOf = new Map<string, string | undefined>();
 beforeAll(async () => {
   // No credentials or network: synthesis must not need either.
   process.env.AWS_REGION ??= "us-east-1";
+  // The JWT authorizer's settings are read at synth.
+  process.env.ORDINAL_JWT_ISSUER = JWT_ISSUER;
+  process.env.ORDINAL_JWT_AUDIENCE = JWT_AUDIENCE;
   await initProject({ stage: "test" });
   const { name, stage, region } = useProject().config;
   app = new App({ mode: "deploy", name, stage, region });
@@ -262,6 +268,43 @@ describe("api", () => {
 
   it("outputs the endpoint", () => {
     template.hasOutput("ApiEndpoint", {});
+  });
+});
+
+describe("api authorization", () => {
+  const routeResources = () => ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties);
+  const jwtAuthorizers = () => ofType("AWS::ApiGatewayV2::Authorizer").filter(([, a]) => a.Properties.AuthorizerType === "JWT");
+
+  it("leaves no route without an authorizer: each is JWT or AWS_IAM", () => {
+    const routesFound = routeResources();
+    expect(routesFound.length).toBe(routes.length + 1);
+    for (const route of routesFound) expect(["JWT", "AWS_IAM"], route.RouteKey).toContain(route.AuthorizationType);
+  });
+
+  it("checks users' tokens with one JWT authorizer, issuer and audience from the configuration", () => {
+    expect(jwtAuthorizers()).toHaveLength(1);
+    expect(jwtAuthorizers()[0]![1].Properties).toMatchObject({
+      IdentitySource: ["$request.header.Authorization"],
+      JwtConfiguration: { Issuer: JWT_ISSUER, Audience: [JWT_AUDIENCE] },
+    });
+  });
+
+  it.each([...routes.map((r) => [`${r.method} ${r.path}`, r.auth ?? "jwt"] as const), ["$default", "jwt"] as const])(
+    "%s is behind the %s authorizer its topology entry names",
+    (routeKey, auth) => {
+      const route = routeResources().find((r) => r.RouteKey === routeKey)!;
+      if (auth === "iam") {
+        expect(route.AuthorizationType).toBe("AWS_IAM");
+        expect(route.AuthorizerId).toBeUndefined();
+      } else {
+        expect(route.AuthorizationType).toBe("JWT");
+        expect(route.AuthorizerId).toEqual({ Ref: jwtAuthorizers()[0]![0] });
+      }
+    },
+  );
+
+  it("takes services on POST /service/command, with IAM", () => {
+    expect(routeResources().find((r) => r.RouteKey === "POST /service/command")?.AuthorizationType).toBe("AWS_IAM");
   });
 });
 
