@@ -19,6 +19,12 @@ export interface ApiDeps {
   readonly clock: () => number;
   /** Where the stack's services can be reached, as GET /health reports them. */
   readonly endpoints: Readonly<Record<string, string>>;
+  /**
+   * Whether a request without an authorizer's context may say in its body who
+   * sends it: only the local stack started without --auth. False on AWS, where
+   * such a request is refused (401).
+   */
+  readonly identityFromBody: boolean;
 }
 
 export const storeFromEnv = (env: NodeJS.ProcessEnv = process.env): Store => ({
@@ -31,6 +37,7 @@ export const apiDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): ApiDeps =>
   microservices,
   clock: Date.now,
   endpoints: { dynamodb: env.DYNAMODB_ENDPOINT ?? `https://dynamodb.${env.AWS_REGION ?? "us-east-1"}.amazonaws.com` },
+  identityFromBody: false,
 });
 
 /** A microservice the deployment must serve; its absence is a wiring error, not a client's. */

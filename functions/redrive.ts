@@ -4,8 +4,9 @@ import { ulid } from "ulid";
 import { z } from "zod";
 import { parseBody } from "../core/envelope.js";
 import { redrivableQueues, redrive, type RedriveDeps } from "../core/redrive.js";
-import { fanoutDepsFromEnv } from "./deps.js";
+import { fanoutDepsFromEnv, type ApiDeps } from "./deps.js";
 import { http, jsonBody, lazy } from "./http.js";
+import { authorizeRoute } from "./identity.js";
 
 const oneOf = `must be one of ${redrivableQueues.join(", ")}`;
 
@@ -14,8 +15,9 @@ const bodySchema = z.strictObject({
   redriveId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'").optional(),
 });
 
-export const makeHandler = (deps: RedriveDeps) =>
+export const makeHandler = (deps: RedriveDeps & Pick<ApiDeps, "identityFromBody">) =>
   http(async (event) => {
+    authorizeRoute(event, deps);
     const { queue, redriveId = ulid() } = parseBody(bodySchema, jsonBody(event));
     const result = await redrive(deps, { queue, redriveId });
     return { statusCode: 200, body: { ...result, redriveId } };

@@ -10,8 +10,9 @@ import { resetProjection } from "../core/projections/index.js";
 import { replayPage, type ReplayDeps } from "../core/replay.js";
 import { projectionNames } from "../core/topology.js";
 import { INSTANT_RULE, isoInstant } from "../core/iso8601.js";
-import { fanoutDepsFromEnv } from "./deps.js";
+import { fanoutDepsFromEnv, type ApiDeps } from "./deps.js";
 import { http, jsonBody, lazy } from "./http.js";
+import { authorizeRoute } from "./identity.js";
 
 const timeRule = `${INSTANT_RULE}, or milliseconds since the epoch`;
 const time = z.union([z.number().int().nonnegative(), isoInstant], { error: timeRule });
@@ -38,8 +39,9 @@ export const parseReplayRequest = (body: unknown) => {
   return { ...rest, ...range };
 };
 
-export const makeHandler = (deps: ReplayDeps & { readonly store: Store }) =>
+export const makeHandler = (deps: ReplayDeps & { readonly store: Store } & Pick<ApiDeps, "identityFromBody">) =>
   http(async (event) => {
+    authorizeRoute(event, deps);
     const request = parseReplayRequest(jsonBody(event));
     const replayId = request.replayId ?? ulid();
     const deleted = request.reset ? await resetProjection(deps.store, request.handler) : undefined;

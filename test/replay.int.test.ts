@@ -257,7 +257,7 @@ describe("POST /admin/replay", () => {
     // Prepare: the live path, Kinesis-sized batches of the log
     for (let i = 0; i < log.length; i += 7) expect((await project(store, projection, log.slice(i, i + 7))).failures).toEqual([]);
     const live = await models(projection);
-    const route = makeReplayRoute({ store, ...deps });
+    const route = makeReplayRoute({ store, ...deps, identityFromBody: true });
     const post = async (body: unknown) => answerOf(await route(httpEvent({ method: "POST", path: "/admin/replay", body })));
 
     // Act
@@ -278,7 +278,7 @@ describe("POST /admin/replay", () => {
 
   it("answers 400 naming the projections for an unknown handler, and writes nothing", async () => {
     // Prepare
-    const route = makeReplayRoute({ store, ...deps });
+    const route = makeReplayRoute({ store, ...deps, identityFromBody: true });
     const before = await models(cartSummary);
 
     // Act
@@ -328,7 +328,7 @@ describe("redrive", () => {
   it("counts a failure destination's parked batches, and the route refuses a queue it cannot redrive", async () => {
     // Prepare
     await park("cart-summary-failures", [{ body: "{}" }, { body: "{}" }]);
-    const route = makeRedriveRoute(deps);
+    const route = makeRedriveRoute({ ...deps, identityFromBody: true });
     const post = async (body: unknown) => answerOf(await route(httpEvent({ method: "POST", path: "/admin/redrive", body })));
 
     // Act
