@@ -1,9 +1,26 @@
 // The API Gateway part of the local stack: HTTP requests become the same
 // APIGatewayProxyEventV2 the Lambda handlers receive on AWS.
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2 } from "aws-lambda";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { toHttp, UnauthorizedError } from "../core/errors.js";
 import { matchRoute } from "../core/routing.js";
+import type { RouteAuth } from "../core/topology.js";
 import type { HttpHandler } from "../functions/http.js";
+import type { AuthorizerContext } from "../functions/identity.js";
+import { verifyBearer, type JwtSettings } from "./jwt.js";
+import { verifySigV4, type IamPrincipal, type SignedRequest } from "./sigv4.js";
+
+/** The authorizers API Gateway runs before a route's function. */
+export interface GatewayAuth {
+  /** Checks users' bearer tokens on `jwt` routes and the fallback; without it, those routes are open and the body says who calls. */
+  readonly jwt?: JwtSettings;
+  /** Who may sign requests to `iam` routes; those always need a signature. */
+  readonly principals: readonly IamPrincipal[];
+}
+
+/** The authorizer context for a request to a route with `auth`, or UnauthorizedError (the function is not called). */
+const authorize = (auth: GatewayAuth, kind: RouteAuth, request: SignedRequest): Promise<AuthorizerContext | undefined> | undefined =>
+  kind === "iam" ? verifySigV4(request, auth.principals) : auth.jwt ? verifyBearer(auth.jwt, request.headers.authorization) : undefined;
 
 /** API Gateway's own payload limit; handlers enforce their smaller ones. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
@@ -20,38 +37,54 @@ const readBody = (request: IncomingMessage): Promise<Buffer | "too-large"> =>
     request.on("error", reject);
   });
 
-const toEvent = (request: IncomingMessage, url: URL, body: Buffer, routeKey: string, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 => {
+const headersOf = (request: IncomingMessage): Record<string, string> =>
+  Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : (v ?? "")]));
+
+const toEvent = (
+  request: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string> | undefined,
+  authorizer: AuthorizerContext | undefined,
+): APIGatewayProxyEventV2 => {
   const query = Object.fromEntries(url.searchParams);
+  const requestContext: APIGatewayEventRequestContextV2 & { authorizer?: AuthorizerContext } = {
+    accountId: "local",
+    apiId: "local",
+    ...(authorizer ? { authorizer } : {}),
+    domainName: url.host,
+    domainPrefix: "local",
+    http: { method: request.method ?? "GET", path: url.pathname, protocol: "HTTP/1.1", sourceIp: request.socket.remoteAddress ?? "", userAgent: request.headers["user-agent"] ?? "" },
+    requestId: `${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    routeKey,
+    stage: "$default",
+    time: new Date().toISOString(),
+    timeEpoch: Date.now(),
+  };
   return {
     version: "2.0",
     routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
-    headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : (v ?? "")])),
+    headers: headersOf(request),
     queryStringParameters: Object.keys(query).length ? query : undefined,
     pathParameters,
     body: body.length ? body.toString("utf8") : undefined,
     isBase64Encoded: false,
-    requestContext: {
-      accountId: "local",
-      apiId: "local",
-      domainName: url.host,
-      domainPrefix: "local",
-      http: { method: request.method ?? "GET", path: url.pathname, protocol: "HTTP/1.1", sourceIp: request.socket.remoteAddress ?? "", userAgent: request.headers["user-agent"] ?? "" },
-      requestId: `${Date.now()}-${Math.random().toString(36).slice(2)}`,
-      routeKey,
-      stage: "$default",
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
+    requestContext,
   };
 };
 
-/** Serves the topology's routes with the given handlers (by handler path) and the fallback for the rest. */
+/**
+ * Serves the topology's routes with the given handlers (by handler path) and
+ * the fallback for the rest, each behind its route's authorizer (`jwt` for the fallback).
+ */
 export const startServer = (
   port: number,
   handlers: Readonly<Record<string, HttpHandler>>,
   fallback: HttpHandler,
+  auth: GatewayAuth,
 ): Promise<{ server: Server; port: number }> => {
   const server = createServer(async (request, response) => {
     const send = (status: number, headers: Record<string, string>, body: string) => {
@@ -67,9 +100,14 @@ export const startServer = (
       const handler = match.kind === "route" ? handlers[match.route.handler] : fallback;
       if (!handler) throw new Error(`no local handler for ${match.kind === "route" ? match.route.handler : "fallback"}`);
       const routeKey = match.kind === "route" ? `${match.route.method} ${match.route.path}` : "$default";
-      const result = await handler(toEvent(request, url, body, routeKey, match.kind === "route" ? match.pathParameters : undefined));
+      const kind = match.kind === "route" ? (match.route.auth ?? "jwt") : "jwt";
+      const authorizer = await authorize(auth, kind, { method: request.method ?? "GET", url, headers: headersOf(request), body });
+      const result = await handler(toEvent(request, url, body, routeKey, match.kind === "route" ? match.pathParameters : undefined, authorizer));
       send(result.statusCode ?? 200, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])), typeof result.body === "string" ? result.body : "");
     } catch (error) {
+      // As API Gateway answers for an authorizer that refuses: the function never runs.
+      if (error instanceof UnauthorizedError)
+        return send(401, { "content-type": "application/json" }, JSON.stringify(toHttp(error).body));
       send(500, { "content-type": "application/json" }, JSON.stringify({ error: "InternalError", message: String(error) }));
     }
   });

@@ -17,7 +17,9 @@ import { startFanout } from "./fanout.js";
 import { httpHandlers, kinesisHandlers, queueHandlers, streamHandlers } from "./handlers.js";
 import { kinesisSource } from "./kinesis-source.js";
 import { startSqsPoller } from "./sqs-poller.js";
+import type { JwtSettings } from "./jwt.js";
 import { startServer } from "./server.js";
+import { localPrincipal, type IamPrincipal } from "./sigv4.js";
 import { dynamodbStreamSource } from "./dynamodb-stream-source.js";
 import { startShardPoller, type BatchHandler, type Poller, type ShardSource } from "./shard-poller.js";
 import { createTables } from "./tables.js";
@@ -28,6 +30,13 @@ export interface StackOptions {
   readonly dataDir?: string;
   readonly dynamoPort?: number;
   readonly log?: (message: string, extra?: Record<string, unknown>) => void;
+  /**
+   * Users' tokens to require on `jwt` routes (`npm start -- --auth`); without
+   * it the request body says who calls, as before authentication existed.
+   */
+  readonly jwt?: JwtSettings;
+  /** Who may sign requests to `iam` routes (always checked); the credentials of localAwsConfig by default. */
+  readonly principals?: readonly IamPrincipal[];
   /** Overrides the topology's retry count (tests of the failure destination). */
   readonly retryAttempts?: number;
   /** Wraps stream handlers (tests that inject failures). */
@@ -84,6 +93,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       microservices,
       clock: Date.now,
       endpoints,
+      identityFromBody: !options.jwt,
       ...fanout.clients,
       names: fanout.names,
       parked: {
@@ -162,7 +172,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     });
 
     const handlers = Object.fromEntries(Object.entries(httpHandlers).map(([path, make]) => [path, make(deps)]));
-    const { server, port } = await startServer(options.port, handlers, fallback);
+    const { server, port } = await startServer(options.port, handlers, fallback, { jwt: options.jwt, principals: options.principals ?? [localPrincipal] });
     stops.push(() => closeServer(server));
 
     return {
