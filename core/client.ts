@@ -68,3 +68,4 @@ export const createClient = <R extends AnyRegistry = Registry>(transport: Transp
 
 export * from "./client/types.js";
 export { direct, type DirectOptions } from "./client/direct.js";
+export { http, type HttpOptions, type Credentials } from "./client/http.js";
