@@ -1,6 +1,10 @@
 // `npm start`: the local stack, offline. Flags: --memory (no files kept),
-// --data <dir> (default .ordinal/data), --port <n> (default $PORT or 4000).
+// --data <dir> (default .ordinal/data), --port <n> (default $PORT or 4000),
+// --auth (users need a JWT signed with $ORDINAL_JWT_SECRET, as on AWS).
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { jwtConfigFromEnv } from "../core/auth.js";
+import type { JwtSettings } from "./jwt.js";
 import { startStack } from "./stack.js";
 
 const { values } = parseArgs({
@@ -9,6 +13,7 @@ const { values } = parseArgs({
     data: { type: "string", default: ".ordinal/data" },
     port: { type: "string", default: process.env.PORT ?? "4000" },
     quiet: { type: "boolean", default: false },
+    auth: { type: "boolean", default: false },
   },
 });
 
@@ -16,10 +21,31 @@ const started = Date.now();
 const log = (message: string, extra?: Record<string, unknown>) =>
   console.error(JSON.stringify({ time: new Date().toISOString(), message, ...extra }));
 
+// A secret made up here lives as long as this run: tokens minted with it stop working at the next start.
+const secretGiven = Boolean(process.env.ORDINAL_JWT_SECRET);
+const jwt: JwtSettings | undefined = values.auth
+  ? { ...jwtConfigFromEnv(), secret: process.env.ORDINAL_JWT_SECRET || randomBytes(32).toString("base64url") }
+  : undefined;
+
+if (!jwt)
+  console.error(
+    "WARNING: authentication is off: identity comes from the request body (user, roles), so anyone can act as anyone. " +
+      "Start with --auth to require a JWT (Authorization: Bearer) as on AWS. POST /service/command always needs a SigV4 signature (credentials local/local).",
+  );
+else {
+  console.error(`Authentication is on: users need a JWT (HS256, aud '${jwt.audience}'${jwt.issuer ? `, iss '${jwt.issuer}'` : ""}, user in sub, roles in roles).`);
+  if (!secretGiven)
+    console.error(
+      `ORDINAL_JWT_SECRET was not set; this run signs with ORDINAL_JWT_SECRET=${jwt.secret}\n` +
+        `  mint a token: ORDINAL_JWT_SECRET=${jwt.secret} npm run -s token -- --sub u-1 [--roles admin]`,
+    );
+}
+
 const stack = await startStack({
   port: Number(values.port),
   dataDir: values.memory ? undefined : values.data,
   log: values.quiet ? undefined : log,
+  jwt,
 });
 
 let stopping = false;
@@ -35,5 +61,8 @@ process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
 console.log(
   `Ordinal ready at ${stack.url} in ${((Date.now() - started) / 1000).toFixed(1)}s (DynamoDB Local ${stack.endpoints.dynamodb}, ` +
-    `${values.memory ? "in memory" : `data in ${values.data}`}) — try: curl -s -X POST '${stack.url}/command?wait=5' -d '{"type":"cart","command":"OpenCart","aggregateId":"c-1","id":"req-1","user":"u-1"}'`,
+    `${values.memory ? "in memory" : `data in ${values.data}`}) — try: ` +
+    (jwt
+      ? `curl -s -X POST '${stack.url}/command?wait=5' -H "Authorization: Bearer $(npm run -s token -- --sub u-1)" -d '{"type":"cart","command":"OpenCart","aggregateId":"c-1","id":"req-1"}'`
+      : `curl -s -X POST '${stack.url}/command?wait=5' -d '{"type":"cart","command":"OpenCart","aggregateId":"c-1","id":"req-1","user":"u-1"}'`),
 );

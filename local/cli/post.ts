@@ -8,11 +8,15 @@ export class RequestFailed extends Error {
   }
 }
 
-/** Answers the body of a 2xx; throws RequestFailed, retryable for network errors and 5xx. */
-export const postJson = async <T>(url: string, body: unknown): Promise<T> => {
+/**
+ * Answers the body of a 2xx; throws RequestFailed, retryable for network errors and 5xx.
+ * `token` (default $ORDINAL_TOKEN) goes as a bearer token, for a stack started with --auth.
+ */
+export const postJson = async <T>(url: string, body: unknown, token: string | undefined = process.env.ORDINAL_TOKEN): Promise<T> => {
   let response: Response;
   try {
-    response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const headers = { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
   } catch (error) {
     throw new RequestFailed(`cannot reach ${url}: ${(error as Error).message} (is the stack running? npm start)`, true);
   }

@@ -88,13 +88,13 @@ const exitOf = (child: ChildProcess) =>
   });
 
 /**
- * Runs `npm start -- <args>` from the repository root and resolves with the
- * URL of its ready line. Rejects (and kills what it started) if the stack
- * exits or stays silent for `timeoutMs`.
+ * Runs `npm start -- <args>` from the repository root, with `env` added to
+ * this process's environment, and resolves with the URL of its ready line.
+ * Rejects (and kills what it started) if the stack exits or stays silent for `timeoutMs`.
  */
-export const startChildStack = async (args: readonly string[], timeoutMs = 60_000): Promise<ChildStack> => {
+export const startChildStack = async (args: readonly string[], timeoutMs = 60_000, env: Readonly<Record<string, string>> = {}): Promise<ChildStack> => {
   const start = startCommand();
-  const child = spawn(start.command, [...start.args, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(start.command, [...start.args, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let output = "";
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = exitOf(child);
@@ -164,10 +164,13 @@ export const expectCleanStop = (stack: ChildStack, stopped: Stopped) => {
  * One `npm start` for the whole test file: started before its tests, stopped
  * after them with `expectCleanStop`. `api` reaches whichever stack is running.
  */
-export const useChildStack = (args: readonly string[] = ["--memory", "--port", "0"]): { stack(): ChildStack; readonly api: Api } => {
+export const useChildStack = (
+  args: readonly string[] = ["--memory", "--port", "0"],
+  env: Readonly<Record<string, string>> = {},
+): { stack(): ChildStack; readonly api: Api } => {
   let started: ChildStack | undefined;
   beforeAll(async () => {
-    started = await startChildStack(args);
+    started = await startChildStack(args, undefined, env);
   });
   afterAll(async () => {
     if (started) expectCleanStop(started, await started.stop());
