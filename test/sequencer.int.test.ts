@@ -138,7 +138,8 @@ describe("appendCommand", () => {
     const aggregateId = newCart();
 
     // Act
-    const record = await append({ ...add("pear", 2, 90), aggregateId, id: 7, timestamp: 1_600_000_000_000 });
+    const record = await append({ ...add("pear", 2, 90), aggregateId, id: 7, timestamp: 1_600_000_000_000, roles: ["admin"], correlationId: "cart:c-0/1", causationId: "inventory:main#2" });
+    const next = await append({ ...add("pear", 1, 90), aggregateId, id: 8 });
 
     // Assess
     expect(record).toEqual({
@@ -149,10 +150,16 @@ describe("appendCommand", () => {
       aggregateId,
       id: 7,
       user: "u-1",
+      roles: ["admin"],
+      correlationId: "cart:c-0/1",
+      causationId: "inventory:main#2",
       occurredAt: 1_600_000_000_000,
       receivedAt: RECEIVED_AT,
       payload: { sku: "pear", quantity: 2, unitPrice: 90 },
     });
+    // The item holds only the latest command: the chain of the one before must not linger on it.
+    expect(next).toEqual({ ...record, seq: 2, id: 8, roles: [], correlationId: undefined, causationId: undefined, occurredAt: RECEIVED_AT, payload: { sku: "pear", quantity: 1, unitPrice: 90 } });
+    expect(Object.keys(next)).not.toContain("correlationId");
   });
 });
 
