@@ -50,7 +50,7 @@ describe("the README's curl session, step by step", () => {
 
     // Assess
     expect(sent.status).toBe(202);
-    expect(sent.body).toEqual({ key: KEY, seq: 3, status: "pending", outcomeUrl: "/commands/cart%3Ac-42/3" });
+    expect(sent.body).toEqual({ key: KEY, seq: 3, status: "pending", correlationId: "cart:c-42/3", outcomeUrl: "/commands/cart%3Ac-42/3" });
     expect(soon.status).toBe(200);
     expect(["pending", "accepted"]).toContain(soon.body.status);
     expect(await api.settle(sent.body.outcomeUrl)).toMatchObject({ status: "accepted", seq: 3, events: [{ version: 3, type: "ItemAdded" }] });
@@ -141,6 +141,31 @@ describe("the README's curl session, step by step", () => {
       expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt);
       expect(new Date(event.recordedAt).toISOString()).toBe(event.recordedAt);
     }
+  });
+
+  it("a command that continues another service's chain keeps its correlationId and causationId on its outcome and its events", async () => {
+    // Arrange
+    const body = { ...cartCommand("OpenCart", "c-chain", "req-chain"), correlationId: "order-7", causationId: "billing:o-7/2" };
+
+    // Act
+    const sent = await api.send(body, 5);
+    const events = await api.allEvents("cart:c-chain");
+
+    // Assess
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ status: "accepted", correlationId: "order-7", causationId: "billing:o-7/2" });
+    expect(events.map((e) => [e.type, e.correlationId, e.causationId])).toEqual([["CartOpened", "order-7", "cart:c-chain/1"]]);
+  });
+
+  it("a command sent unprompted starts its own chain: its correlationId is its own key/seq, on the outcome and its events", async () => {
+    // Act
+    const sent = await api.send(cartCommand("OpenCart", "c-root", "req-root"), 5);
+    const events = await api.allEvents("cart:c-root");
+
+    // Assess
+    expect(sent.body).toMatchObject({ status: "accepted", correlationId: "cart:c-root/1" });
+    expect(sent.body.causationId).toBeUndefined();
+    expect(events.map((e) => [e.correlationId, e.causationId])).toEqual([["cart:c-root/1", "cart:c-root/1"]]);
   });
 
   it("GET /health answers 200 with the emulators' endpoints; DynamoDB Local's serves the stack's tables", async () => {

@@ -113,7 +113,7 @@ describe("POST /command for an unknown microservice or command", () => {
     // Assess
     expect(answer.status).toBe(400);
     expect(answer.body.issues).toEqual([
-      { field: "command", rule: "unknown command 'EmptyCart' for cart; known: OpenCart, AddItem, RemoveItem, CloseCart" },
+      { field: "command", rule: "unknown command 'EmptyCart' for cart; known: OpenCart, AddItem, RemoveItem, CloseCart, Checkout, ConfirmCheckout, FailCheckout" },
     ]);
   });
 });

@@ -69,6 +69,17 @@ describe("cart: AddItem", () => {
     given(opened).when(addItem("apple", 1, 100)).thenState({ status: "open", owner: "alice", items: [{ sku: "apple", quantity: 1, unitPrice: 100 }] });
   });
 
+  it("refuses a 101st different item, but still takes more of one already in the cart", () => {
+    const full = [...opened, ...Array.from({ length: 100 }, (_, i) => itemAdded(`sku-${i}`, 1, 10))];
+    given(full).when(addItem("sku-100", 1, 10)).thenRejects("CartFull");
+    given(full).when(addItem("sku-7", 2, 10)).then([itemAdded("sku-7", 2, 10)]);
+  });
+
+  it("refuses a line past 1,000,000 units, the most inventory reserves on one line", () => {
+    given([...opened, itemAdded("apple", 999_999, 1)]).when(addItem("apple", 2, 1)).thenRejects("TooManyOfOneItem");
+    given([...opened, itemAdded("apple", 999_999, 1)]).when(addItem("apple", 1, 1)).then([itemAdded("apple", 1, 1)]);
+  });
+
   it("adds only while the cart is open", () => {
     given([]).when(addItem("apple", 1, 100)).thenRejects("CartNotOpened");
     given(closed).when(addItem("apple", 1, 100)).thenRejects("CartClosed");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { commandTo, emit, reject, type CommandOf, type DecideContext, type Decision } from "../decider.js";
-import { commands as inventoryCommands, LIMITS as INVENTORY_LIMITS, sku } from "../inventory/decide.js";
+import { commands as inventoryCommands, LIMITS as INVENTORY_LIMITS, MAX_QUANTITY, sku } from "../inventory/decide.js";
 import { totalOf, type CartEvent, type CartState } from "./state.js";
 
 const toInventory = commandTo("inventory", inventoryCommands);
@@ -64,9 +64,17 @@ export const decide = (command: CartCommand, state: CartState, context: DecideCo
     case "OpenCart":
       if (state.status !== "empty") return reject("CartAlreadyOpened", `cart ${context.aggregateId} is already opened`);
       return [{ type: "CartOpened", data: { owner: context.user } }];
-    case "AddItem":
+    case "AddItem": {
       if (state.status !== "open") return notOpen(state);
+      // A cart must stay one a checkout can reserve: inventory's bounds apply
+      // here, with a reason the shopper understands, and keep the snapshot small.
+      const line = state.items.find((item) => item.sku === command.data.sku);
+      if (!line && state.items.length >= INVENTORY_LIMITS.linesPerReservation)
+        return reject("CartFull", `a cart holds at most ${INVENTORY_LIMITS.linesPerReservation} different items`);
+      if ((line?.quantity ?? 0) + command.data.quantity > MAX_QUANTITY)
+        return reject("TooManyOfOneItem", `a cart holds at most ${MAX_QUANTITY} of ${command.data.sku}`);
       return [{ type: "ItemAdded", data: command.data }];
+    }
     case "RemoveItem": {
       if (state.status !== "open") return notOpen(state);
       const line = state.items.find((item) => item.sku === command.data.sku);

@@ -29,7 +29,9 @@ const text = (maxBytes: number) =>
 
 /** A sku, the same wherever one is named (the cart's lines become reservation lines). */
 export const sku = text(64);
-const quantity = z.number().int("must be an integer").positive("must be positive").max(1_000_000, "must be at most 1,000,000");
+/** The most units one line (a restock, a reservation line, a cart line) may hold. */
+export const MAX_QUANTITY = 1_000_000;
+const quantity = z.number().int("must be an integer").positive("must be positive").max(MAX_QUANTITY, "must be at most 1,000,000");
 const reservationId = text(128);
 
 export const commands = {
