@@ -115,7 +115,7 @@ describe("the sequencer's failure destination", () => {
 
     // Assess
     expect(waited.status).toBe(202);
-    expect(waited.body).toEqual({ key: "cart:poison-2", seq: 1, status: "pending", outcomeUrl: "/commands/cart%3Apoison-2/1" });
+    expect(waited.body).toEqual({ key: "cart:poison-2", seq: 1, status: "pending", correlationId: "cart:poison-2/1", outcomeUrl: "/commands/cart%3Apoison-2/1" });
     const outcome = await api.get(waited.body.outcomeUrl);
     expect(outcome.status).toBe(200);
     expect(outcome.body).toMatchObject({ key: "cart:poison-2", seq: 1, status: "pending" });
