@@ -19,7 +19,7 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { latency, pool, usageSince, type Latency, type Usage } from "./measure.js";
+import { fixed, latency, pool, sleep, table, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
@@ -83,7 +83,6 @@ const planCart = (prefix: string, tag: string, i: number, sample: boolean): Cart
 
 // ── Small tools ───────────────────────────────────────────────────────────
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (message: string) => console.error(`[bench fanout ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
 
 
@@ -663,12 +662,6 @@ export async function benchFanout(options: { carts?: number; clients?: number })
 
 // ── Printing ──────────────────────────────────────────────────────────────
 
-const fixed = (n: unknown, digits = 0) => (typeof n !== "number" || Number.isNaN(n) ? "–" : n.toFixed(digits));
-const table = (header: string[], rows: string[][]) => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-};
 
 /** The report as tables, for `npm run bench` or the standalone run. */
 export const formatFanout = (report: Record<string, any>): string => {

@@ -5,9 +5,12 @@
 // really happened, and exits 1 if any command lacks its accepted outcome.
 //
 //   npm run bench -- [--carts 1000] [--clients 32] [--per-cart 10] [--seq-aggregates 100] [--out .ordinal/bench.json] [--fanout]
+//                    [--checkout [--checkout-carts N]]
 //
 // --fanout then also runs the fan-out's benchmark (bench/fanout.ts, on a stack
 // of its own, about a minute more) and adds its report under "fanout".
+// --checkout likewise runs the checkout's (bench/checkout.ts) with
+// --checkout-carts carts (default: --carts when given, else 200), under "checkout".
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { execFileSync } from "node:child_process";
@@ -17,22 +20,25 @@ import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { localAwsConfig } from "../local/dynamodb.js";
-import { startStack, type LocalStack } from "../local/stack.js";
+import { startStack } from "../local/stack.js";
 import { createCounterTable, runBaseline, type BaselineResult } from "./baseline.js";
-import { latency, stackCores, usageSince, type Latency, type StackProcesses, type Usage } from "./measure.js";
+import { cpuMsPer, fixed, latency, stackCores, table, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
+import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
 import { runSequencer, type SequencerResult } from "./sequencer.js";
 import { runTag } from "./workload.js";
 
 const { values } = parseArgs({
   options: {
-    carts: { type: "string", default: "1000" },
+    carts: { type: "string" }, // 1000 when absent: see checkout-carts
     clients: { type: "string", default: "32" },
     "per-cart": { type: "string", default: "10" },
     "seq-aggregates": { type: "string", default: "100" },
     out: { type: "string", default: ".ordinal/bench.json" },
     fanout: { type: "boolean", default: false },
+    checkout: { type: "boolean", default: false },
+    "checkout-carts": { type: "string" },
   },
 });
 
@@ -44,7 +50,8 @@ const positive = (name: string, value: string, min = 1) => {
   }
   return n;
 };
-const carts = positive("carts", values.carts);
+const carts = positive("carts", values.carts ?? "1000");
+const checkoutCarts = positive("checkout-carts", values["checkout-carts"] ?? values.carts ?? "200");
 const clients = positive("clients", values.clients);
 const perCart = positive("per-cart", values["per-cart"], 2);
 const seqAggregates = positive("seq-aggregates", values["seq-aggregates"]);
@@ -111,38 +118,12 @@ const measured = async <T>(processes: StackProcesses, run: () => Promise<T>): Pr
   return { ...result, usage: done() };
 };
 
-/**
- * DynamoDB calls by operation, counted on the stack's client while `tap.on`
- * (the stream pollers' client is not counted), and when the stack last made one.
- */
-const calls: Record<string, number> = {};
-let lastCallAt = 0;
-const countCalls = (db: LocalStack["store"]["db"]) =>
-  db.middlewareStack.add(
-    (next, context) => async (args) => {
-      lastCallAt = performance.now();
-      if (tap.on) calls[context.commandName ?? "?"] = (calls[context.commandName ?? "?"] ?? 0) + 1;
-      return next(args);
-    },
-    { step: "initialize", name: "benchCountCalls" },
-  );
-
-/**
- * Waits until the work still flowing behind a phase (the fan-out of its
- * events: projections write through the stack's DynamoDB client) is done —
- * no call for 2 s — so it does not land in the next phase. Returns the seconds it took.
- */
-const settle = async (maxSeconds = 180) => {
-  const started = performance.now();
-  while (performance.now() - lastCallAt < 2000 && performance.now() - started < maxSeconds * 1000)
-    await new Promise((r) => setTimeout(r, 250));
-  return (performance.now() - started) / 1000;
-};
-
 const tag = runTag();
 progress(`starting the local stack (DynamoDB Local in memory); run ${tag}`);
 const stack = await startStack({ port: 0, wrapStreamHandler });
-countCalls(stack.store.db);
+// DynamoDB calls by operation on the stack's client while the pipeline runs; settle() waits for the fan-out.
+const watch = watchCalls(stack.store.db);
+const settle = watch.settle;
 // pids: this process, DynamoDB Local, then the other emulators the stack started.
 const processes: StackProcesses = { dynamo: stack.pids[1]!, emulators: stack.pids.slice(2) };
 const admin = new DynamoDBClient(localAwsConfig(stack.endpoints.dynamodb));
@@ -185,10 +166,10 @@ try {
   baselineBefore = await measured(processes, () => runBaseline(stack.store, { keys: carts, perCart, clients, prefix: `b1${tag}-` }));
 
   progress(`pipeline: ${carts} carts × ${perCart} commands at ${clients} clients, POST /command?wait=10`);
-  tap.on = true;
+  tap.on = watch.counting = true;
   const timings: Timing[] = [];
   pipeline = await measured(processes, () => runPipeline({ url: stack.url, carts, perCart, clients, prefix: `p${tag}-` }, timings));
-  tap.on = false;
+  tap.on = watch.counting = false;
   stages = stagesOf(timings);
   // Commands answered in each tenth of the phase: a rate that sinks as the tables and streams grow shows here.
   const first = Math.min(...timings.map((t) => t.sentAt));
@@ -227,17 +208,12 @@ try {
   await stack.stop();
 }
 
-/** CPU milliseconds the whole stack (this process and its emulators) spent per command: steadier than rates on a shared machine. */
-function cpuPerCommandOf(u: Usage, commands: number) {
-  return (1000 * stackCores(u) * u.seconds) / commands;
-}
-
 // ── Report ────────────────────────────────────────────────────────────────
 
 const rawRate = (baselineBefore.rate + baselineAfter.rate) / 2;
-const rawCpu = (cpuPerCommandOf(baselineBefore.usage, baselineBefore.writes) + cpuPerCommandOf(baselineAfter.usage, baselineAfter.writes)) / 2;
-const cpuRatio = rawCpu / cpuPerCommandOf(pipeline.usage, pipeline.commands);
-const callsPerCommand = Object.fromEntries(Object.entries(calls).sort(([, a], [, b]) => b - a).map(([name, n]) => [name.replace(/Command$/, ""), n / (carts * perCart)]));
+const rawCpu = (cpuMsPer(baselineBefore.usage, baselineBefore.writes) + cpuMsPer(baselineAfter.usage, baselineAfter.writes)) / 2;
+const cpuRatio = rawCpu / cpuMsPer(pipeline.usage, pipeline.commands);
+const callsPerCommand = Object.fromEntries(Object.entries(watch.calls).sort(([, a], [, b]) => b - a).map(([name, n]) => [name.replace(/Command$/, ""), n / (carts * perCart)]));
 const ratio = pipeline.rate / rawRate;
 const seqRate = (mode: string) => sequencer.find((s) => s.mode === mode)!.rate;
 const commands = carts * perCart;
@@ -251,13 +227,7 @@ const checks = [
 ];
 const failed = checks.filter((c) => c.got !== c.want);
 
-const fixed = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? "–" : n.toFixed(digits));
-const table = (header: string[], rows: string[][]) => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-};
-const usageCells = (u: Usage, commands: number) => [fixed(cpuPerCommandOf(u, commands), 1), fixed(u.nodeCores, 2), fixed(u.eventLoop * 100) + "%", fixed(u.dynamoCores, 2), fixed(u.emulatorCores, 2), fixed(u.otherCores, 2)];
+const usageCells = (u: Usage, commands: number) => [fixed(cpuMsPer(u, commands), 1), fixed(u.nodeCores, 2), fixed(u.eventLoop * 100) + "%", fixed(u.dynamoCores, 2), fixed(u.emulatorCores, 2), fixed(u.otherCores, 2)];
 
 const phases = table(
   ["phase", "commands", "seconds", "cmd/s", "p50 ms", "p99 ms", "CPU ms/cmd", "node cores", "event loop", "DynamoDB cores", "kinesis cores", "other cores"],
@@ -358,7 +328,7 @@ const report: Record<string, unknown> = {
   pipelineRateByTenth: byTenth,
   idleCores,
   settledSeconds: settled,
-  cpuMsPerCommand: { raw: rawCpu, pipeline: cpuPerCommandOf(pipeline.usage, pipeline.commands), ratio: cpuRatio },
+  cpuMsPerCommand: { raw: rawCpu, pipeline: cpuMsPer(pipeline.usage, pipeline.commands), ratio: cpuRatio },
   dynamoCallsPerCommand: callsPerCommand,
   loadAverage: { before: loadBefore, after: loadavg() },
   sequencer,
@@ -373,6 +343,12 @@ if (values.fanout) {
   console.log(formatFanout(fanout));
   report.fanout = fanout;
   if (!fanout.ok) failed.push({ check: "fan-out bench", got: 0, want: 1 });
+}
+if (values.checkout) {
+  const checkout = await benchCheckout({ carts: checkoutCarts });
+  console.log(formatCheckout(checkout));
+  report.checkout = checkout;
+  if (!checkout.ok) failed.push({ check: "checkout bench", got: 0, want: 1 });
 }
 
 mkdirSync(dirname(values.out), { recursive: true });

@@ -1,9 +1,13 @@
 // Small measuring tools shared by the benchmark's phases: a worker pool,
-// latency percentiles, and where the CPU went (this Node process, its event
-// loop, and the DynamoDB Local JVM).
+// latency percentiles, where the CPU went (this Node process, its event
+// loop, and the DynamoDB Local JVM), waiting for a stack to go quiet, and
+// the tables the reports print.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import type { Store } from "../core/dynamo.js";
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `task` for every item with at most `limit` in flight; each worker takes the next item when it is free. */
 export const pool = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> => {
@@ -118,3 +122,42 @@ export const usageSince = ({ dynamo, emulators }: StackProcesses): (() => Usage)
 
 /** Cores the whole stack (this process and its emulators) used. */
 export const stackCores = (u: Usage): number => u.nodeCores + (u.dynamoCores ?? 0) + (u.emulatorCores ?? 0);
+
+/** CPU milliseconds the whole stack (this process and its emulators) spent per command: steadier than rates on a shared machine. */
+export const cpuMsPer = (u: Usage, commands: number): number => (1000 * stackCores(u) * u.seconds) / commands;
+
+/**
+ * Watches a DynamoDB client: counts its calls by operation while `counting`,
+ * and `settle()` waits until the work still flowing behind a phase (the
+ * fan-out of its events: projections and process managers write through the
+ * stack's client) is done — no call for 2 s — answering the seconds it took.
+ * The stream pollers' own client is not watched.
+ */
+export const watchCalls = (db: Store["db"]) => {
+  const watch = { counting: false, calls: {} as Record<string, number>, lastCallAt: 0 };
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      watch.lastCallAt = performance.now();
+      const name = context.commandName ?? "?";
+      if (watch.counting) watch.calls[name] = (watch.calls[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "initialize", name: "benchWatchCalls" },
+  );
+  const settle = async (maxSeconds = 180) => {
+    const started = performance.now();
+    while (performance.now() - watch.lastCallAt < 2000 && performance.now() - started < maxSeconds * 1000) await sleep(250);
+    return (performance.now() - started) / 1000;
+  };
+  return Object.assign(watch, { settle });
+};
+
+/** A number for a report's table, "–" when there is none. */
+export const fixed = (n: unknown, digits = 0): string => (typeof n !== "number" || Number.isNaN(n) ? "–" : n.toFixed(digits));
+
+/** A plain-text table: the first column left-aligned, the others right-aligned. */
+export const table = (header: string[], rows: string[][]): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+};

@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { Store } from "../core/dynamo.js";
-import { latency, pool, type Latency } from "./measure.js";
+import { latency, pool, sleep, type Latency } from "./measure.js";
 import { cartCommands, expectedTotal } from "./workload.js";
 
 export interface PipelineOptions {
@@ -51,8 +51,6 @@ const post = async (url: string, body: unknown): Promise<Answer> => {
   const json = (await response.json()) as { status?: string; key?: string; seq?: number };
   return { http: response.status, status: json.status, key: json.key, seq: json.seq };
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Fetches an outcome until it is no longer pending (or a minute passes). */
 const settle = async (url: string, key: string, seq: number): Promise<string> => {
