@@ -225,3 +225,30 @@ describe("an admin route", () => {
     expect(answer.body).toMatchObject({ handler: "cart-summary", done: true });
   });
 });
+
+describe("a checkout with authentication on", () => {
+  it("runs as in production: the shopper's token, an administrator's stock, the process manager answering as a service", async () => {
+    // Prepare
+    const cartId = "c-auth-checkout";
+    const stock = { type: "inventory", command: "Restock", aggregateId: "main", id: "auth-stock", payload: { sku: "SKU-A", quantity: 2 } };
+    expect((await send("ops", stock, ["admin"])).body).toMatchObject({ status: "accepted" });
+    expect((await send("carol", openCart(cartId, "co-1"))).body).toMatchObject({ status: "accepted" });
+    const add = { type: "cart", command: "AddItem", aggregateId: cartId, id: "co-2", payload: { sku: "SKU-A", quantity: 2, unitPrice: 250 } };
+    expect((await send("carol", add)).body).toMatchObject({ status: "accepted" });
+
+    // Act
+    const checkout = await send("carol", { type: "cart", command: "Checkout", aggregateId: cartId, id: "co-3" });
+
+    // Assess: the shopper may not answer her own checkout; the process manager does, as a service
+    expect(checkout.body).toMatchObject({ status: "accepted", user: "carol", sent: [{ command: "ReserveStock" }] });
+    const forged = await send("carol", { type: "cart", command: "ConfirmCheckout", aggregateId: cartId, id: "co-4", payload: { reservationId: `cart:${cartId}` } });
+    expect(forged.status).toBe(403);
+    const cart = await until("the cart to be checked out", async () => {
+      const answer = await call("GET", `/carts/${cartId}`, { headers: bearer(await token("carol")) });
+      return answer.body.status === "checked-out" ? answer.body : undefined;
+    });
+    expect(cart).toMatchObject({ owner: "carol", total: 500 });
+    const confirmed = (await tables.scan("events")).find((e) => e.streamId === `cart:${cartId}` && e.type === "CheckoutConfirmed");
+    expect(confirmed).toMatchObject({ user: "service:checkout", correlationId: checkout.body.correlationId });
+  });
+});
