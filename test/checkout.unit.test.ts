@@ -48,6 +48,18 @@ describe("checkout: reacting to inventory's answer", () => {
     ]);
   });
 
+  it("fails the checkout when the warehouse already holds a reservation under the cart's id, so the cart is not left checking out", () => {
+    const event = inventoryEvent({ type: "StockReservationRejected", data: { reservationId: "cart:c-1", reason: "ReservationExists", shortages: [] } });
+    reacting(event).sends([
+      {
+        type: "cart",
+        command: "FailCheckout",
+        aggregateId: "c-1",
+        payload: { reservationId: "cart:c-1", reason: "warehouse main already holds a reservation for this cart" },
+      },
+    ]);
+  });
+
   it("says when the warehouse takes no more reservations", () => {
     const event = inventoryEvent({ type: "StockReservationRejected", data: { reservationId: "cart:c-1", reason: "TooManyReservations", shortages: [] } });
     reacting(event).sends([

@@ -2,6 +2,7 @@
 // warehouse's snapshot.
 import { describe, expect, it } from "vitest";
 import { inventory, LIMITS, view, type InventoryCommand, type InventoryEvent, type InventoryState } from "../core/inventory/index.js";
+import type { ReservationRefusal } from "../core/inventory/state.js";
 import { deciderSpec } from "./support/decider-spec.js";
 import {
   DYNAMODB_ITEM_LIMIT,
@@ -31,7 +32,7 @@ const reserved = (reservationId: string, lines: { sku: string; quantity: number 
 });
 const refused = (
   reservationId: string,
-  reason: "InsufficientStock" | "TooManyReservations",
+  reason: ReservationRefusal,
   shortages: { sku: string; requested: number; available: number }[] = [],
 ): InventoryEvent => ({ type: "StockReservationRejected", data: { reservationId, reason, shortages } });
 const released = (reservationId: string, lines: { sku: string; quantity: number }[]): InventoryEvent => ({
@@ -111,8 +112,9 @@ describe("inventory: ReserveStock", () => {
       .then([refused("r-2", "InsufficientStock", [{ sku: "pear", requested: 1, available: 0 }])]);
   });
 
-  it("refuses a reservation id already open: ReservationExists", () => {
-    given(holding).when(reserve("r-1", [{ sku: "apple", quantity: 1 }])).thenRejects("ReservationExists");
+  it("refuses a reservation id already open with an event, ReservationExists, so whoever asked hears of it; the open one stays", () => {
+    given(holding).when(reserve("r-1", [{ sku: "apple", quantity: 1 }])).then([refused("r-1", "ReservationExists", [])]);
+    given(holding).when(reserve("r-1", [{ sku: "apple", quantity: 1 }])).thenState({ skus: { apple: { onHand: 10, reserved: 4 }, pear: { onHand: 3, reserved: 3 } }, reservations: { "r-1": appleAndPear } });
   });
 
   it("takes a reservation id again once the reservation was released or committed", () => {

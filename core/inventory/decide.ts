@@ -71,7 +71,8 @@ export const decide = (command: InventoryCommand, state: InventoryState, context
     case "ReserveStock": {
       const { reservationId, lines } = command.data;
       if (reservationId in state.reservations)
-        return reject("ReservationExists", `reservation ${reservationId} is already open in warehouse ${context.aggregateId}`);
+        // An event, not a rejection, like every refusal of a reservation: whoever asked (a checkout) must hear of it.
+        return [{ type: "StockReservationRejected", data: { reservationId, reason: "ReservationExists", shortages: [] } }];
       if (Object.keys(state.reservations).length >= LIMITS.reservations || reservedLineCount(state) + lines.length > LIMITS.reservedLines)
         return [{ type: "StockReservationRejected", data: { reservationId, reason: "TooManyReservations", shortages: [] } }];
       const shortages: Shortage[] = lines

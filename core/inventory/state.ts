@@ -23,7 +23,7 @@ export interface Shortage {
   readonly available: number;
 }
 
-export type ReservationRefusal = "InsufficientStock" | "TooManyReservations";
+export type ReservationRefusal = "InsufficientStock" | "TooManyReservations" | "ReservationExists";
 
 export type InventoryEvent =
   | Message<"StockRestocked", StockLine>

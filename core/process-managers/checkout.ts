@@ -37,6 +37,8 @@ export const reasonOf = (warehouse: string, refusal: Refusal): string => {
     }
     case "TooManyReservations":
       return `warehouse ${warehouse} is holding as many reservations as it can; try again later`;
+    case "ReservationExists":
+      return `warehouse ${warehouse} already holds a reservation for this cart`;
     default: {
       const _exhaustive: never = refusal.reason;
       return `the reservation was refused (${String(_exhaustive)})`;
