@@ -30,9 +30,8 @@ import { performance } from "node:perf_hooks";
 import { DEFAULT_JWT_AUDIENCE } from "../core/auth.js";
 import { reservationIdOf } from "../core/cart/decide.js";
 import { createClient, http, OrdinalClientError, type Client, type Outcome } from "../core/client.js";
-import { readEvents } from "../core/events.js";
+import { readLog } from "../core/events.js";
 import { streamIdOf } from "../core/keys.js";
-import type { EventRecord } from "../core/records.js";
 import { handler as fallback } from "../functions/fallback.js";
 import { httpHandlers } from "../local/handlers.js";
 import { mintToken, type JwtSettings } from "../local/jwt.js";
@@ -165,17 +164,6 @@ const pollUntil = async (url: string, done: (body: any) => boolean, counter = { 
   return undefined;
 };
 
-/** The whole of a stream, from the events table. */
-const allEvents = async (stack: LocalStack, streamId: string) => {
-  const events: EventRecord[] = [];
-  for (let more = true; more; ) {
-    const page = await readEvents(stack.store, streamId, events.at(-1)?.version ?? 0, 1000);
-    events.push(...page.events);
-    more = page.more;
-  }
-  return events;
-};
-
 /**
  * Checks the carts out at `clients` clients. `polled`: each client polls GET
  * /carts/{id} until checked-out, then GET /inventory/{warehouse} until the
@@ -221,9 +209,9 @@ const checkoutAll = async (
   const seconds = (performance.now() - started) / 1000;
   const cpuMs = cpuMsPer(done(), 1);
   if (!polled) {
-    const commits = new Map((await allEvents(stack, streamIdOf("inventory", warehouse))).filter((e) => e.type === "StockCommitted").map((e) => [(e.data as { reservationId: string }).reservationId, e.recordedAt]));
+    const commits = new Map((await readLog(stack.store, streamIdOf("inventory", warehouse))).filter((e) => e.type === "StockCommitted").map((e) => [(e.data as { reservationId: string }).reservationId, e.recordedAt]));
     await pool(carts, 8, async (cart) => {
-      const confirmed = (await allEvents(stack, streamIdOf("cart", cart.cartId))).find((e) => e.type === "CheckoutConfirmed");
+      const confirmed = (await readLog(stack.store, streamIdOf("cart", cart.cartId))).find((e) => e.type === "CheckoutConfirmed");
       const commit = commits.get(reservationIdOf(cart.cartId));
       if (confirmed) checkedOut.push(confirmed.recordedAt - sentAt.get(cart.cartId)!);
       if (commit !== undefined) committed.push(commit - sentAt.get(cart.cartId)!);
