@@ -2,7 +2,7 @@
 // sends its commands in order, each with ?wait so it returns with the outcome:
 // a command counts once its outcome is there.
 import { performance } from "node:perf_hooks";
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { paginateScan } from "@aws-sdk/lib-dynamodb";
 import type { Store } from "../core/dynamo.js";
 import { latency, pool, sleep, type Latency } from "./measure.js";
 import { cartCommands, expectedTotal } from "./workload.js";
@@ -109,21 +109,17 @@ export const runPipeline = async (options: PipelineOptions, timings: Timing[] = 
 /** Scans a table, counting the items the filter keeps. */
 const countWhere = async (store: Store, table: string, filter: string, names: Record<string, string>, values: Record<string, unknown>) => {
   let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new ScanCommand({
-        TableName: table,
-        Select: "COUNT",
-        FilterExpression: filter,
-        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
-        ExpressionAttributeValues: values,
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const pages = paginateScan(
+    { client: store.db },
+    {
+      TableName: table,
+      Select: "COUNT",
+      FilterExpression: filter,
+      ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+      ExpressionAttributeValues: values,
+    },
+  );
+  for await (const page of pages) count += page.Count ?? 0;
   return count;
 };
 
