@@ -19,7 +19,7 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { fixed, latency, pool, sleep, table, usageSince, type Latency, type Usage } from "./measure.js";
+import { fixed, latency, pool, sleep, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
@@ -181,38 +181,26 @@ const batchTimes = {
 const wrapStreamHandler = (name: string, handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) =>
   name !== "publisher"
     ? handler
-    : async (event: DynamoDBStreamEvent) => {
-        const start = Date.now();
-        try {
-          return await handler(event);
-        } finally {
-          const end = Date.now();
-          for (const r of event.Records) {
-            const image = r.dynamodb?.NewImage;
-            const id = `${image?.streamId?.S}#${image?.version?.N}`;
-            if (!batchTimes.publisher.has(id)) batchTimes.publisher.set(id, { start, end });
-          }
+    : timedBatches(handler, (event, { startedAt: start, endedAt: end }) => {
+        for (const r of event.Records) {
+          const image = r.dynamodb?.NewImage;
+          const id = `${image?.streamId?.S}#${image?.version?.N}`;
+          if (!batchTimes.publisher.has(id)) batchTimes.publisher.set(id, { start, end });
         }
-      };
+      });
 const wrapKinesisHandler = (name: string, handler: (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>) =>
   name !== "cart-summary"
     ? handler
-    : async (event: KinesisStreamEvent) => {
-        const start = Date.now();
-        try {
-          return await handler(event);
-        } finally {
-          const end = Date.now();
-          for (const r of event.Records) {
-            try {
-              const { eventId, recordedAt } = JSON.parse(Buffer.from(r.kinesis.data, "base64").toString("utf8")) as EventRecord;
-              if (!batchTimes.projector.has(eventId)) batchTimes.projector.set(eventId, { start, end, recordedAt });
-            } catch {
-              // not an event record: the projector reports it
-            }
+    : timedBatches(handler, (event, { startedAt: start, endedAt: end }) => {
+        for (const r of event.Records) {
+          try {
+            const { eventId, recordedAt } = JSON.parse(Buffer.from(r.kinesis.data, "base64").toString("utf8")) as EventRecord;
+            if (!batchTimes.projector.has(eventId)) batchTimes.projector.set(eventId, { start, end, recordedAt });
+          } catch {
+            // not an event record: the projector reports it
           }
         }
-      };
+      });
 
 // ── HTTP ──────────────────────────────────────────────────────────────────
 

@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { startStack } from "../local/stack.js";
 import { createCounterTable, runBaseline, type BaselineResult } from "./baseline.js";
-import { cpuMsPer, fixed, latency, stackCores, table, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
+import { cpuMsPer, fixed, latency, stackCores, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
@@ -74,25 +74,17 @@ const tap = {
 const wrapStreamHandler = (name: string, handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) =>
   name !== "sequencer"
     ? handler
-    : async (event: DynamoDBStreamEvent) => {
-        const started = performance.now();
-        const startedAt = Date.now();
-        try {
-          return await handler(event);
-        } finally {
-          if (tap.on) {
-            const endedAt = Date.now();
-            tap.sizes.push(event.Records.length);
-            tap.busyMs.push(performance.now() - started);
-            for (const record of event.Records) {
-              const image = record.dynamodb?.NewImage;
-              const id = `${image?.key?.S}#${image?.seq?.N}`;
-              // A record delivered again (a retried batch) keeps its first delivery.
-              if (!tap.batches.has(id)) tap.batches.set(id, { receivedAt: Number(image?.receivedAt?.N), startedAt, endedAt });
-            }
-          }
+    : timedBatches(handler, (event, { startedAt, endedAt, ms }) => {
+        if (!tap.on) return;
+        tap.sizes.push(event.Records.length);
+        tap.busyMs.push(ms);
+        for (const record of event.Records) {
+          const image = record.dynamodb?.NewImage;
+          const id = `${image?.key?.S}#${image?.seq?.N}`;
+          // A record delivered again (a retried batch) keeps its first delivery.
+          if (!tap.batches.has(id)) tap.batches.set(id, { receivedAt: Number(image?.receivedAt?.N), startedAt, endedAt });
         }
-      };
+      });
 
 /**
  * Splits each command's latency into stages: the request reaching the API,

@@ -152,6 +152,23 @@ export const watchCalls = (db: Store["db"]) => {
   return Object.assign(watch, { settle });
 };
 
+/**
+ * Wraps a batch handler so that after each call `onBatch` hears its event and
+ * when the call started and ended: wall clock (ms, to line up with the
+ * records' own times) and its duration on the monotonic clock.
+ */
+export const timedBatches =
+  <E, A>(handler: (event: E) => Promise<A>, onBatch: (event: E, times: { startedAt: number; endedAt: number; ms: number }) => void) =>
+  async (event: E): Promise<A> => {
+    const started = performance.now();
+    const startedAt = Date.now();
+    try {
+      return await handler(event);
+    } finally {
+      onBatch(event, { startedAt, endedAt: Date.now(), ms: performance.now() - started });
+    }
+  };
+
 /** A number for a report's table, "–" when there is none. */
 export const fixed = (n: unknown, digits = 0): string => (typeof n !== "number" || Number.isNaN(n) ? "–" : n.toFixed(digits));
 
