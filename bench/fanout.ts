@@ -19,9 +19,8 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { fixed, latency, pool, sleep, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
+import { fixed, gitCommit, latency, pool, sleep, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -580,13 +579,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
     const visible = latency(commands.samples.map((s) => s.visibleMs));
     const report = {
       at: new Date().toISOString(),
-      commit: (() => {
-        try {
-          return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
-        } catch {
-          return undefined;
-        }
-      })(),
+      commit: gitCommit(),
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAverage: { before: loadBefore, after: loadavg() } },
       options: { carts, clients, perCart: PER_CART, users: USERS, warmCarts, pollMs: POLL_MS },
       ok: checks.every((c) => c.ok),

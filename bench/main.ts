@@ -13,7 +13,6 @@
 // --checkout-carts carts (default: --carts when given, else 200), under "checkout".
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
@@ -22,7 +21,7 @@ import { parseArgs } from "node:util";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { startStack } from "../local/stack.js";
 import { createCounterTable, runBaseline, type BaselineResult } from "./baseline.js";
-import { cpuMsPer, fixed, latency, stackCores, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
+import { cpuMsPer, fixed, gitCommit, latency, stackCores, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
@@ -298,17 +297,9 @@ console.log(
   ].join("\n"),
 );
 
-const gitCommit = (() => {
-  try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
-  } catch {
-    return undefined;
-  }
-})();
-
 const report: Record<string, unknown> = {
   at: new Date().toISOString(),
-  commit: gitCommit,
+  commit: gitCommit(),
   machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
   options: { carts, clients, perCart, seqAggregates, seqAggregatesPerBatch: SEQ_PER_BATCH },
   baselineBefore,

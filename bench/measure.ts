@@ -1,7 +1,7 @@
 // Small measuring tools shared by the benchmark's phases: a worker pool,
 // latency percentiles, where the CPU went (this Node process, its event
-// loop, and the DynamoDB Local JVM), waiting for a stack to go quiet, and
-// the tables the reports print.
+// loop, and the DynamoDB Local JVM), waiting for a stack to go quiet, timing
+// a consumer's batches, and what the reports print (tables, the commit).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -168,6 +168,15 @@ export const timedBatches =
       onBatch(event, { startedAt, endedAt: Date.now(), ms: performance.now() - started });
     }
   };
+
+/** The commit the bench ran at, for its report; undefined outside a git checkout. */
+export const gitCommit = (): string | undefined => {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+  } catch {
+    return undefined;
+  }
+};
 
 /** A number for a report's table, "–" when there is none. */
 export const fixed = (n: unknown, digits = 0): string => (typeof n !== "number" || Number.isNaN(n) ? "–" : n.toFixed(digits));
