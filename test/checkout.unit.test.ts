@@ -88,6 +88,9 @@ describe("checkout: reacting to inventory's answer", () => {
       reacting(inventoryEvent(reserved(reservationId))).sends([]);
       reacting(inventoryEvent(refused(reservationId, [{ sku: "SKU-1", requested: 1, available: 0 }]))).sends([]);
     }
+    // The same events for a cart's reservation are answered: silence above is the id's doing, not the event's.
+    expect(checkout.react(inventoryEvent(reserved("cart:c-1")) as never)).toHaveLength(1);
+    expect(checkout.react(inventoryEvent(refused("cart:c-1", [{ sku: "SKU-1", requested: 1, available: 0 }])) as never)).toHaveLength(1);
   });
 });
 
@@ -133,6 +136,7 @@ describe("checkout: the runner", () => {
     const again = recording();
     await runProcessManager(checkout, first.client, batch);
     await runProcessManager(checkout, again.client, batch);
+    expect(first.sent.map((e) => e.id)).toEqual(["inventory:main#2>0", "inventory:main#3>0"]);
     expect(again.sent.map((e) => e.id)).toEqual(first.sent.map((e) => e.id));
   });
 
