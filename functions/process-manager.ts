@@ -7,7 +7,7 @@ import { microservices } from "../core/microservices.js";
 import { callerOf, checkout as checkoutManager, runProcessManager, type ProcessManager } from "../core/process-managers/index.js";
 import { logger, storeFromEnv, type ApiDeps } from "./deps.js";
 import { lazy } from "./http.js";
-import { decodeEventRecord } from "./projector.js";
+import { decodeKinesisBatch } from "./event-records.js";
 
 export type ProcessManagerDeps = Pick<ApiDeps, "store" | "microservices" | "clock">;
 
@@ -22,18 +22,13 @@ export const makeKinesisHandler = (manager: ProcessManager<any>) => (deps: Proce
     direct({ store: deps.store, caller: callerOf(manager), microservices: deps.microservices, clock: deps.clock }),
   );
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
-    const records = event.Records.map((r) => ({
-      id: r.kinesis.sequenceNumber,
-      event: decodeEventRecord(Buffer.from(r.kinesis.data, "base64").toString("utf8")),
-    }));
-    const poison = records.findIndex((r) => r.event === undefined);
+    const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { processManager: manager.name, sequenceNumber: records[poison]!.id });
-    const usable = poison === -1 ? records : records.slice(0, poison);
-    const { failed } = await runProcessManager(manager, client, usable.map((r) => r.event!));
+    const { failed } = await runProcessManager(manager, client, usable.map((r) => r.event));
     if (failed)
       logger.error("a process manager could not send its commands; the record will be delivered again", {
         processManager: manager.name,
-        eventId: usable[failed.index]!.event!.eventId,
+        eventId: usable[failed.index]!.event.eventId,
         error: failed.error as Error,
       });
     const at = failed ? failed.index : poison;

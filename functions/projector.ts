@@ -3,31 +3,13 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { Store } from "../core/dynamo.js";
 import { cartSummary as cartSummaryProjection, openCarts as openCartsProjection, project, type Projection, type ProjectResult } from "../core/projections/index.js";
-import type { EventRecord } from "../core/records.js";
 import { logger, storeFromEnv } from "./deps.js";
+import { decodeEventRecord, decodeKinesisBatch } from "./event-records.js";
 import { lazy } from "./http.js";
 
 export interface ProjectorDeps {
   readonly store: Store;
 }
-
-/** An event record from JSON, or undefined when the text is not one (a poison record). */
-export const decodeEventRecord = (text: string): EventRecord | undefined => {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const e = value as Partial<EventRecord> | null;
-  return typeof e === "object" && e !== null &&
-    typeof e.streamId === "string" && Number.isInteger(e.version) && (e.version as number) > 0 &&
-    typeof e.type === "string" && typeof e.eventId === "string" &&
-    typeof e.microservice === "string" && typeof e.aggregateId === "string" &&
-    typeof e.occurredAt === "number" && typeof e.recordedAt === "number"
-    ? (e as EventRecord)
-    : undefined;
-};
 
 const failedEventIds = (projection: Projection<any>, result: ProjectResult): Set<string> => {
   for (const failure of result.failures)
@@ -49,15 +31,10 @@ export const makeKinesisHandler =
   (projection: Projection<any>) =>
   (deps: ProjectorDeps) =>
   async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
-    const records = event.Records.map((r) => ({
-      id: r.kinesis.sequenceNumber,
-      event: decodeEventRecord(Buffer.from(r.kinesis.data, "base64").toString("utf8")),
-    }));
-    const poison = records.findIndex((r) => r.event === undefined);
-    const usable = poison === -1 ? records : records.slice(0, poison);
+    const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { projection: projection.name, sequenceNumber: records[poison]!.id });
-    const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event!)));
-    const firstFailed = usable.findIndex((r) => failed.has(r.event!.eventId));
+    const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event)));
+    const firstFailed = usable.findIndex((r) => failed.has(r.event.eventId));
     const at = firstFailed === -1 ? poison : firstFailed;
     return { batchItemFailures: at === -1 ? [] : [{ itemIdentifier: records[at]!.id }] };
   };
