@@ -38,7 +38,7 @@ import { mintToken, type JwtSettings } from "../local/jwt.js";
 import { startServer } from "../local/server.js";
 import { localPrincipal } from "../local/sigv4.js";
 import { startStack, type LocalStack } from "../local/stack.js";
-import { cpuMsPer, fixed, latency, pool, sleep, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
+import { cpuMsPer, fixed, latency, pool, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
 import { runTag } from "./workload.js";
 
 const LINES = 3; // AddItems per cart, one sku each
@@ -273,7 +273,7 @@ export async function benchCheckout({ carts, clients = 16 }: { carts: number; cl
   const stops = [() => stack.stop()];
   try {
     const watch = watchCalls(stack.store.db);
-    const usage = () => usageSince({ dynamo: stack.pids[1]!, emulators: stack.pids.slice(2) });
+    const usage = () => usageSince(stackProcesses(stack));
     const jwt: JwtSettings = { audience: DEFAULT_JWT_AUDIENCE, secret: randomBytes(32).toString("base64url") };
     const gateway = await startJwtGateway(stack, jwt);
     stops.push(gateway.stop);

@@ -19,7 +19,7 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { fixed, gitCommit, latency, pool, sleep, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
+import { fixed, gitCommit, latency, pool, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -483,7 +483,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
   const stack = await startStack({ port: 0, wrapStreamHandler, wrapKinesisHandler, log: (message, extra) => logged.push({ message, extra }) });
   try {
     const taps = makeTaps(stack);
-    const usage = () => usageSince({ dynamo: stack.pids[1]!, emulators: stack.pids.slice(2) });
+    const usage = () => usageSince(stackProcesses(stack));
     const idle = usage();
     await sleep(2000);
     const idleUsage = idle();

@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { startStack } from "../local/stack.js";
 import { createCounterTable, runBaseline, type BaselineResult } from "./baseline.js";
-import { cpuMsPer, fixed, gitCommit, latency, stackCores, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
+import { cpuMsPer, fixed, gitCommit, latency, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
@@ -115,8 +115,7 @@ const stack = await startStack({ port: 0, wrapStreamHandler });
 // DynamoDB calls by operation on the stack's client while the pipeline runs; settle() waits for the fan-out.
 const watch = watchCalls(stack.store.db);
 const settle = watch.settle;
-// pids: this process, DynamoDB Local, then the other emulators the stack started.
-const processes: StackProcesses = { dynamo: stack.pids[1]!, emulators: stack.pids.slice(2) };
+const processes = stackProcesses(stack);
 const admin = new DynamoDBClient(localAwsConfig(stack.endpoints.dynamodb));
 
 type Measured<T> = T & { usage: Usage };

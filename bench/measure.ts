@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { Store } from "../core/dynamo.js";
+import type { LocalStack } from "../local/stack.js";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -86,6 +87,9 @@ export interface StackProcesses {
   readonly dynamo: number;
   readonly emulators: readonly number[];
 }
+
+/** A local stack's processes; its pids are this process, DynamoDB Local, then the other emulators. */
+export const stackProcesses = (stack: Pick<LocalStack, "pids">): StackProcesses => ({ dynamo: stack.pids[1]!, emulators: stack.pids.slice(2) });
 
 const sum = (values: readonly (number | undefined)[]) =>
   values.some((v) => v === undefined) ? undefined : values.reduce<number>((a, b) => a + b!, 0);
