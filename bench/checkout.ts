@@ -38,7 +38,7 @@ import { mintToken, type JwtSettings } from "../local/jwt.js";
 import { startServer } from "../local/server.js";
 import { localPrincipal } from "../local/sigv4.js";
 import { startStack, type LocalStack } from "../local/stack.js";
-import { cpuMsPer, fixed, latency, pool, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
+import { cpuMsPer, fixed, latency, parkedBatches, pool, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
 import { runTag } from "./workload.js";
 
 const LINES = 3; // AddItems per cart, one sku each
@@ -348,9 +348,7 @@ export async function benchCheckout({ carts, clients = 16 }: { carts: number; cl
       const line = stock.skus?.find((s) => s.sku === r.sku);
       return line?.onHand === r.quantity - sold(j) && line.reserved === 0;
     }).length;
-    const parked =
-      (await Promise.all(Object.values(stack.failures).map((f) => f.list()))).flat().length +
-      (await Promise.all(Object.values(stack.kinesisFailures).map((f) => f.list()))).flat().length;
+    const parked = await parkedBatches(stack);
     const open = merge(filled.open);
     const result = { open, jwt: merge(filled.jwt), sigv4: merge(filled.sigv4) };
     const checkouts = [warmCheckout, backToBack, polled];

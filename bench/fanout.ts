@@ -19,7 +19,7 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { fixed, gitCommit, latency, pool, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
+import { fixed, gitCommit, latency, parkedBatches, pool, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -549,9 +549,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
     taps.phase = "checks";
 
     // 4. Nothing failed on the way.
-    const parked =
-      (await Promise.all(Object.values(stack.failures).map((f) => f.list()))).flat().length +
-      (await Promise.all(Object.values(stack.kinesisFailures).map((f) => f.list()))).flat().length;
+    const parked = await parkedBatches(stack);
     const dlq = await queueDepth(stack.deps.sqs, stack.deps.names.queueUrls["cart-summary-replay-dlq"]);
     const rebuilt = await cartSummaryItems(stack);
 

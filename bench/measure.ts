@@ -182,6 +182,10 @@ export const gitCommit = (): string | undefined => {
   }
 };
 
+/** Batches a local stack's stream and Kinesis consumers have parked as failed: a bench's work must leave none. */
+export const parkedBatches = async (stack: Pick<LocalStack, "failures" | "kinesisFailures">): Promise<number> =>
+  (await Promise.all([...Object.values(stack.failures), ...Object.values(stack.kinesisFailures)].map((f) => f.list()))).flat().length;
+
 /** A number for a report's table, "–" when there is none. */
 export const fixed = (n: unknown, digits = 0): string => (typeof n !== "number" || Number.isNaN(n) ? "–" : n.toFixed(digits));
 
