@@ -38,7 +38,7 @@ import { mintToken, type JwtSettings } from "../local/jwt.js";
 import { startServer } from "../local/server.js";
 import { localPrincipal } from "../local/sigv4.js";
 import { startStack, type LocalStack } from "../local/stack.js";
-import { cpuMsPer, fixed, latency, parkedBatches, pool, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
+import { checksTable, cpuMsPer, fixed, latency, parkedBatches, pool, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
 import { runTag } from "./workload.js";
 
 const LINES = 3; // AddItems per cart, one sku each
@@ -417,10 +417,7 @@ export const formatCheckout = (r: CheckoutReport): string => {
     ["ratio to the open AddItem", "p50", "p99", "cmd/s", "CPU ms/cmd"],
     Object.entries(r.ratios).map(([name, x]) => [name, fixed(x.p50, 2), fixed(x.p99, 2), fixed(x.rate, 2), fixed(x.cpuMsPerCommand, 2)]),
   );
-  const checks = table(
-    ["check", "got", "expected", ""],
-    r.checks.map((k) => [k.check, String(k.got), String(k.want), k.ok ? "ok" : "FAILED"]),
-  );
+  const checks = checksTable(r.checks);
   const load = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
   const halves = Object.entries(r.modes)
     .map(([name, m]) => `${name} ${m.halves.map((h) => `${fixed(h.p50)}/${fixed(h.p99)} ms ${fixed(h.rate, 1)} cmd/s`).join(" → ")}`)

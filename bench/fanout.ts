@@ -19,7 +19,7 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { fixed, gitCommit, latency, parkedBatches, pool, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
+import { checksTable, fixed, gitCommit, latency, parkedBatches, pool, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -714,10 +714,7 @@ export const formatFanout = (report: Record<string, any>): string => {
       ["raw SendMessageBatch call ms p50 / p99 (before, after)", `${fixed(rawBefore.callMs.p50, 2)} / ${fixed(rawBefore.callMs.p99, 2)}, ${fixed(rawAfter.callMs.p50, 2)} / ${fixed(rawAfter.callMs.p99, 2)}`],
     ],
   );
-  const checks = table(
-    ["check", "got", "expected", ""],
-    (report.checks as { check: string; got: number; want: number; ok: boolean }[]).map((k) => [k.check, String(k.got), String(k.want), k.ok ? "ok" : "FAILED"]),
-  );
+  const checks = checksTable(report.checks);
   return [
     "",
     `Ordinal fan-out bench — ${report.at}, ${report.machine.cores} cores, Node ${report.machine.node}, load average before/after ${report.machine.loadAverage.before.map((x: number) => x.toFixed(1)).join(" ")} / ${report.machine.loadAverage.after.map((x: number) => x.toFixed(1)).join(" ")}`,

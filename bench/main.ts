@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { startStack } from "../local/stack.js";
 import { createCounterTable, runBaseline, type BaselineResult } from "./baseline.js";
-import { cpuMsPer, fixed, gitCommit, latency, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
+import { checksTable, cpuMsPer, fixed, gitCommit, latency, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
@@ -269,10 +269,7 @@ const callTable = table(
   [...Object.entries(callsPerCommand).map(([name, n]) => [name, fixed(n, 2)]), ["(stream reads: the poller's own client, not counted)", ""]],
 );
 
-const verdicts = table(
-  ["check", "got", "expected", ""],
-  checks.map((c) => [c.check, String(c.got), String(c.want), c.got === c.want ? "ok" : "FAILED"]),
-);
+const verdicts = checksTable(checks);
 
 console.log(
   [

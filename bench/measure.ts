@@ -195,3 +195,7 @@ export const table = (header: string[], rows: string[][]): string => {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 };
+
+/** The table of what a bench checked had happened: got, expected, ok or FAILED. */
+export const checksTable = (checks: readonly { check: string; got: number; want: number }[]): string =>
+  table(["check", "got", "expected", ""], checks.map((c) => [c.check, String(c.got), String(c.want), c.got === c.want ? "ok" : "FAILED"]));
