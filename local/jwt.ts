@@ -2,7 +2,7 @@
 // checked the way API Gateway's JWT authorizer checks a provider's tokens
 // (signature, expiry, audience, issuer when one is configured).
 import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
-import { jwtConfigFromEnv, type JwtConfig } from "../core/auth.js";
+import type { JwtConfig } from "../core/auth.js";
 import { UnauthorizedError } from "../core/errors.js";
 import type { AuthorizerContext } from "../functions/identity.js";
 
@@ -10,9 +10,6 @@ export interface JwtSettings extends JwtConfig {
   /** The HS256 key (ORDINAL_JWT_SECRET). */
   readonly secret: string;
 }
-
-export const jwtSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env): JwtSettings | undefined =>
-  env.ORDINAL_JWT_SECRET ? { ...jwtConfigFromEnv(env), secret: env.ORDINAL_JWT_SECRET } : undefined;
 
 const keyOf = (secret: string) => new TextEncoder().encode(secret);
 
