@@ -9,8 +9,7 @@
 //    /users/{user}/carts shows the command's effect, for a sample of commands
 //    sent while the other clients keep the pipeline busy, split into stages.
 //
-// Self-contained (imports the project's code, not the other bench files), so
-// `npm run bench` can call benchFanout() and it also runs on its own:
+// `npm run bench -- --fanout` calls benchFanout(); it also runs on its own:
 //
 //   npx tsx bench/fanout.ts [--carts 200] [--clients 16] [--out .ordinal/bench-fanout.json]
 //
@@ -32,6 +31,7 @@ import { accepts, cartSummary, queryReadModels, summaryOf, type CartSummary } fr
 import type { EventRecord } from "../core/records.js";
 import { fifoId } from "../core/sqs.js";
 import { startStack, type LocalStack } from "../local/stack.js";
+import { runTag } from "./workload.js";
 
 // ── Workload ──────────────────────────────────────────────────────────────
 
@@ -471,7 +471,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
   const clients = options.clients ?? 16;
   if (!Number.isInteger(carts) || carts < 1) throw new Error(`carts must be a positive integer, not ${carts}`);
   if (!Number.isInteger(clients) || clients < 1) throw new Error(`clients must be a positive integer, not ${clients}`);
-  const tag = Date.now().toString(36);
+  const tag = runTag();
   const benchStarted = performance.now();
   const warmCarts = Math.max(clients, 16);
   const loadBefore = loadavg();
