@@ -1,5 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { tables, type TableName } from "./topology.js";
 
 /** Physical table names, by logical name. */
@@ -29,3 +29,10 @@ export interface Store {
   readonly db: DynamoDBDocumentClient;
   readonly tables: TableNames;
 }
+
+/** Every item a Query matches, following LastEvaluatedKey page after page. */
+export const queryAll = async <T>({ db }: Store, input: QueryCommandInput): Promise<T[]> => {
+  const items: T[] = [];
+  for await (const page of paginateQuery({ client: db }, input)) items.push(...((page.Items ?? []) as T[]));
+  return items;
+};

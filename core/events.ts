@@ -1,5 +1,5 @@
-import { paginateQuery, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { Store } from "./dynamo.js";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { queryAll, type Store } from "./dynamo.js";
 import type { EventRecord } from "./records.js";
 
 /** One page of a stream's events in version order, after version `after`. */
@@ -28,23 +28,17 @@ export const readEvents = async (
  * come through here, with consistent reads.
  */
 export const readLog = async (
-  { db, tables }: Store,
+  store: Store,
   streamId: string,
   { after = 0, upTo }: { after?: number; upTo?: number } = {},
 ): Promise<EventRecord[]> => {
   if (upTo !== undefined && upTo <= after) return []; // BETWEEN would refuse an empty range
-  const events: EventRecord[] = [];
-  const pages = paginateQuery(
-    { client: db },
-    {
-      TableName: tables.events,
-      KeyConditionExpression:
-        upTo === undefined ? "streamId = :s AND #version > :after" : "streamId = :s AND #version BETWEEN :from AND :upTo",
-      ExpressionAttributeNames: { "#version": "version" },
-      ExpressionAttributeValues: { ":s": streamId, ...(upTo === undefined ? { ":after": after } : { ":from": after + 1, ":upTo": upTo }) },
-      ConsistentRead: true,
-    },
-  );
-  for await (const page of pages) events.push(...((page.Items ?? []) as EventRecord[]));
-  return events;
+  return queryAll<EventRecord>(store, {
+    TableName: store.tables.events,
+    KeyConditionExpression:
+      upTo === undefined ? "streamId = :s AND #version > :after" : "streamId = :s AND #version BETWEEN :from AND :upTo",
+    ExpressionAttributeNames: { "#version": "version" },
+    ExpressionAttributeValues: { ":s": streamId, ...(upTo === undefined ? { ":after": after } : { ":from": after + 1, ":upTo": upTo }) },
+    ConsistentRead: true,
+  });
 };

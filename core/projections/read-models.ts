@@ -1,7 +1,7 @@
 // The projections table: one item per (projection, key), holding the read
 // model and its checkpoint (the last version applied per stream).
-import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, paginateQuery, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
-import type { Store } from "../dynamo.js";
+import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { queryAll, type Store } from "../dynamo.js";
 import type { Checkpointed } from "./apply.js";
 import type { Projection } from "./projection.js";
 
@@ -27,21 +27,14 @@ export const queryReadModels = async <M>(
   store: Store,
   projection: Projection<M>,
   filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">,
-): Promise<ReadModelItem<M>[]> => {
-  const items: ReadModelItem<M>[] = [];
-  const pages = paginateQuery(
-    { client: store.db },
-    {
-      TableName: store.tables.projections,
-      KeyConditionExpression: "#projection = :projection",
-      ...filter,
-      ExpressionAttributeNames: { "#projection": "projection", ...filter?.ExpressionAttributeNames },
-      ExpressionAttributeValues: { ":projection": projection.name, ...filter?.ExpressionAttributeValues },
-    },
-  );
-  for await (const page of pages) items.push(...((page.Items ?? []) as ReadModelItem<M>[]));
-  return items;
-};
+): Promise<ReadModelItem<M>[]> =>
+  queryAll<ReadModelItem<M>>(store, {
+    TableName: store.tables.projections,
+    KeyConditionExpression: "#projection = :projection",
+    ...filter,
+    ExpressionAttributeNames: { "#projection": "projection", ...filter?.ExpressionAttributeNames },
+    ExpressionAttributeValues: { ":projection": projection.name, ...filter?.ExpressionAttributeValues },
+  });
 
 type WriteRequests = NonNullable<BatchWriteCommandInput["RequestItems"]>[string];
 
@@ -49,19 +42,19 @@ type WriteRequests = NonNullable<BatchWriteCommandInput["RequestItems"]>[string]
 export const resetProjection = async (store: Store, name: string): Promise<number> => {
   const table = store.tables.projections;
   let deleted = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: "#projection = :projection",
-        ExpressionAttributeNames: { "#projection": "projection", "#key": "key" },
-        ExpressionAttributeValues: { ":projection": name },
-        ProjectionExpression: "#projection, #key",
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
+  // Page by page: each page's items are deleted before the next is read.
+  const pages = paginateQuery(
+    { client: store.db },
+    {
+      TableName: table,
+      KeyConditionExpression: "#projection = :projection",
+      ExpressionAttributeNames: { "#projection": "projection", "#key": "key" },
+      ExpressionAttributeValues: { ":projection": name },
+      ProjectionExpression: "#projection, #key",
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) {
     const keys = page.Items ?? [];
     for (let i = 0; i < keys.length; i += 25) {
       let requests: WriteRequests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
@@ -73,7 +66,6 @@ export const resetProjection = async (store: Store, name: string): Promise<numbe
       }
       deleted += Math.min(25, keys.length - i);
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return deleted;
 };
