@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { startStack } from "../local/stack.js";
 import { createCounterTable, runBaseline, type BaselineResult } from "./baseline.js";
-import { checksTable, cpuMsPer, fixed, gitCommit, latency, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
+import { checksTable, cpuMsPer, fixed, gitCommit, intFlag, latency, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
@@ -41,19 +41,11 @@ const { values } = parseArgs({
   },
 });
 
-const positive = (name: string, value: string, min = 1) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    console.error(`--${name} must be an integer ≥ ${min}, not '${value}'`);
-    process.exit(2);
-  }
-  return n;
-};
-const carts = positive("carts", values.carts ?? "1000");
-const checkoutCarts = positive("checkout-carts", values["checkout-carts"] ?? values.carts ?? "200");
-const clients = positive("clients", values.clients);
-const perCart = positive("per-cart", values["per-cart"], 2);
-const seqAggregates = positive("seq-aggregates", values["seq-aggregates"]);
+const carts = intFlag("carts", values.carts ?? "1000");
+const checkoutCarts = intFlag("checkout-carts", values["checkout-carts"] ?? values.carts ?? "200");
+const clients = intFlag("clients", values.clients);
+const perCart = intFlag("per-cart", values["per-cart"], 2);
+const seqAggregates = intFlag("seq-aggregates", values["seq-aggregates"]);
 const SEQ_PER_BATCH = 10; // aggregates per stream batch: 10 × 10 commands = 100 records, the event source's batch size
 
 const progress = (message: string) => console.error(`[bench ${(performance.now() / 1000).toFixed(1)}s] ${message}`);

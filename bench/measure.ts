@@ -186,6 +186,16 @@ export const gitCommit = (): string | undefined => {
 export const parkedBatches = async (stack: Pick<LocalStack, "failures" | "kinesisFailures">): Promise<number> =>
   (await Promise.all([...Object.values(stack.failures), ...Object.values(stack.kinesisFailures)].map((f) => f.list()))).flat().length;
 
+/** A command-line flag's whole number, at least `min`; anything else exits 2, naming the flag. */
+export const intFlag = (name: string, value: string, min = 1): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} must be an integer ≥ ${min}, not '${value}'`);
+    process.exit(2);
+  }
+  return n;
+};
+
 /** A number for a report's table, "–" when there is none. */
 export const fixed = (n: unknown, digits = 0): string => (typeof n !== "number" || Number.isNaN(n) ? "–" : n.toFixed(digits));
 
