@@ -128,7 +128,10 @@ const merge = (fills: readonly Fill[]): ModeResult => {
     addItemMs: latency(fills.flatMap((f) => f.samples)),
     cpuMsPerCommand: fills.reduce((sum, f) => sum + f.cpuMs, 0) / commands,
     responses,
-    halves: fills.map((f) => ({ rate: f.commands / f.seconds, p50: latency(f.samples).p50, p99: latency(f.samples).p99 })),
+    halves: fills.map((f) => {
+      const { p50, p99 } = latency(f.samples);
+      return { rate: f.commands / f.seconds, p50, p99 };
+    }),
   };
 };
 
