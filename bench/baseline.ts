@@ -13,7 +13,7 @@ import { tables } from "../core/topology.js";
 import { latency, pool, type Latency } from "./measure.js";
 import { cartCommands } from "./workload.js";
 
-export const BASELINE_TABLE = "ordinal-bench-counter";
+const BASELINE_TABLE = "ordinal-bench-counter";
 
 /** Creates the baseline's table with the commands table's key and stream. */
 export const createCounterTable = async (client: DynamoDBClient): Promise<void> => {
