@@ -38,7 +38,7 @@ import { mintToken, type JwtSettings } from "../local/jwt.js";
 import { startServer } from "../local/server.js";
 import { localPrincipal } from "../local/sigv4.js";
 import { startStack, type LocalStack } from "../local/stack.js";
-import { checksTable, cpuMsPer, fixed, latency, parkedBatches, pool, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
+import { checksTable, cpuMsPer, fixed, latency, parkedBatches, pool, progressLog, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
 import { runTag } from "./workload.js";
 
 const LINES = 3; // AddItems per cart, one sku each
@@ -46,7 +46,7 @@ const USERS = 16; // carts are spread over this many owners (and JWTs)
 const POLL_MS = 25;
 const POLL_TIMEOUT_MS = 60_000;
 
-const progress = (message: string) => console.error(`[bench checkout ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
+const progress = progressLog("bench checkout");
 
 interface Cart {
   readonly cartId: string;

@@ -18,7 +18,7 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { checksTable, fixed, gitCommit, intFlag, latency, parkedBatches, pool, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
+import { checksTable, fixed, gitCommit, intFlag, latency, parkedBatches, pool, progressLog, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -82,7 +82,7 @@ const planCart = (prefix: string, tag: string, i: number, sample: boolean): Cart
 
 // ── Small tools ───────────────────────────────────────────────────────────
 
-const progress = (message: string) => console.error(`[bench fanout ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
+const progress = progressLog("bench fanout");
 
 
 /** Polls `check` until it answers a value, or throws after `timeoutMs`. */

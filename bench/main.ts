@@ -16,12 +16,11 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { startStack } from "../local/stack.js";
 import { createCounterTable, runBaseline, type BaselineResult } from "./baseline.js";
-import { checksTable, cpuMsPer, fixed, gitCommit, intFlag, latency, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
+import { checksTable, cpuMsPer, fixed, gitCommit, intFlag, latency, progressLog, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
@@ -48,7 +47,7 @@ const perCart = intFlag("per-cart", values["per-cart"], 2);
 const seqAggregates = intFlag("seq-aggregates", values["seq-aggregates"]);
 const SEQ_PER_BATCH = 10; // aggregates per stream batch: 10 × 10 commands = 100 records, the event source's batch size
 
-const progress = (message: string) => console.error(`[bench ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
+const progress = progressLog("bench");
 
 /**
  * What the sequencer did while the stack's poller fed it: batch sizes, time

@@ -10,6 +10,9 @@ import type { LocalStack } from "../local/stack.js";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Progress on stderr, tagged with `label` and the seconds since the process started. */
+export const progressLog = (label: string) => (message: string) => console.error(`[${label} ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
+
 /** Runs `task` for every item with at most `limit` in flight; each worker takes the next item when it is free. */
 export const pool = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> => {
   let next = 0;
