@@ -7,7 +7,8 @@ export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayP
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const respond = ({ statusCode, body, headers }: HttpAnswer): APIGatewayProxyStructuredResultV2 => ({
+/** An answer as API Gateway sends it: JSON, with the answer's own headers. */
+export const respond = ({ statusCode, body, headers }: HttpAnswer): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify(body),

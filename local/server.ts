@@ -1,11 +1,11 @@
 // The API Gateway part of the local stack: HTTP requests become the same
 // APIGatewayProxyEventV2 the Lambda handlers receive on AWS.
-import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { toHttp, UnauthorizedError } from "../core/errors.js";
+import { PayloadTooLargeError, toHttp, UnauthorizedError } from "../core/errors.js";
 import { matchRoute } from "../core/routing.js";
 import type { RouteAuth } from "../core/topology.js";
-import type { HttpHandler } from "../functions/http.js";
+import { respond, type HttpHandler } from "../functions/http.js";
 import type { AuthorizerContext } from "../functions/identity.js";
 import { verifyBearer, type JwtSettings } from "./jwt.js";
 import { verifySigV4, type IamPrincipal, type SignedRequest } from "./sigv4.js";
@@ -43,6 +43,7 @@ const headersOf = (request: IncomingMessage): Record<string, string> =>
 const toEvent = (
   request: IncomingMessage,
   url: URL,
+  headers: Record<string, string>,
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string> | undefined,
@@ -67,7 +68,7 @@ const toEvent = (
     routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
-    headers: headersOf(request),
+    headers,
     queryStringParameters: Object.keys(query).length ? query : undefined,
     pathParameters,
     body: body.length ? body.toString("utf8") : undefined,
@@ -87,28 +88,26 @@ export const startServer = (
   auth: GatewayAuth,
 ): Promise<{ server: Server; port: number }> => {
   const server = createServer(async (request, response) => {
-    const send = (status: number, headers: Record<string, string>, body: string) => {
-      response.writeHead(status, headers);
-      response.end(body);
+    const send = (result: APIGatewayProxyStructuredResultV2) => {
+      response.writeHead(result.statusCode ?? 200, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])));
+      response.end(typeof result.body === "string" ? result.body : "");
     };
     try {
       const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "localhost"}`);
       const body = await readBody(request);
-      if (body === "too-large")
-        return send(413, { "content-type": "application/json" }, JSON.stringify({ error: "PayloadTooLarge", message: "request too large" }));
+      if (body === "too-large") return send(respond(toHttp(new PayloadTooLargeError("request too large"))));
       const match = matchRoute(request.method ?? "GET", url.pathname);
       const handler = match.kind === "route" ? handlers[match.route.handler] : fallback;
       if (!handler) throw new Error(`no local handler for ${match.kind === "route" ? match.route.handler : "fallback"}`);
       const routeKey = match.kind === "route" ? `${match.route.method} ${match.route.path}` : "$default";
       const kind = match.kind === "route" ? (match.route.auth ?? "jwt") : "jwt";
-      const authorizer = await authorize(auth, kind, { method: request.method ?? "GET", url, headers: headersOf(request), body });
-      const result = await handler(toEvent(request, url, body, routeKey, match.kind === "route" ? match.pathParameters : undefined, authorizer));
-      send(result.statusCode ?? 200, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])), typeof result.body === "string" ? result.body : "");
+      const headers = headersOf(request);
+      const authorizer = await authorize(auth, kind, { method: request.method ?? "GET", url, headers, body });
+      send(await handler(toEvent(request, url, headers, body, routeKey, match.kind === "route" ? match.pathParameters : undefined, authorizer)));
     } catch (error) {
       // As API Gateway answers for an authorizer that refuses: the function never runs.
-      if (error instanceof UnauthorizedError)
-        return send(401, { "content-type": "application/json" }, JSON.stringify(toHttp(error).body));
-      send(500, { "content-type": "application/json" }, JSON.stringify({ error: "InternalError", message: String(error) }));
+      if (error instanceof UnauthorizedError) return send(respond(toHttp(error)));
+      send(respond({ statusCode: 500, body: { error: "InternalError", message: String(error) } }));
     }
   });
   return new Promise((resolve, reject) => {
