@@ -1,4 +1,5 @@
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AnyMicroservice } from "./decider.js";
 import type { Store } from "./dynamo.js";
 import type { CommandEnvelope } from "./envelope.js";
@@ -101,8 +102,6 @@ export const readOutcome = async ({ db, tables }: Store, key: string, seq: numbe
     ...(latest?.causationId === undefined ? {} : { causationId: latest.causationId }),
   };
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls for the outcome until it is written or `waitMs` has passed. */
 export const waitForOutcome = async (

@@ -2,6 +2,7 @@
 // PublishBatch): resend only the failed entries, with backoff and a bounded
 // number of attempts, and optionally keep each key's entries in order. No SDK
 // does this for us.
+import { setTimeout as wait } from "node:timers/promises";
 
 export interface DeliverOptions<T> {
   /**
@@ -36,8 +37,6 @@ export interface Delivery {
 }
 
 export const defaultBackoff = (attempt: number): number => Math.min(1_000, 50 * 2 ** (attempt - 2));
-
-const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Pending<T> {
   readonly item: T;

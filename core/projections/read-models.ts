@@ -1,11 +1,10 @@
 // The projections table: one item per (projection, key), holding the read
 // model and its checkpoint (the last version applied per stream).
 import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { setTimeout as sleep } from "node:timers/promises";
 import { queryAll, type Store } from "../dynamo.js";
 import type { Checkpointed } from "./apply.js";
 import type { Projection } from "./projection.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An item of the projections table. */
 export interface ReadModelItem<M> extends Checkpointed<M> {

@@ -2,6 +2,7 @@
 // one read and at most one conditional write per read-model item per batch.
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Store } from "../dynamo.js";
 import { readLog } from "../events.js";
 import type { EventRecord } from "../records.js";
@@ -33,8 +34,6 @@ export interface ProjectOptions {
 
 /** Another writer kept winning the race for an item. */
 export class ConcurrencyError extends Error {}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reads a gap from the batch when the batch holds it, else from the events table. */
 const fetchFrom = (store: Store, batch: readonly EventRecord[]): FetchMissing => {

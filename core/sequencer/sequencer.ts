@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fromSnapshot, type Aggregate } from "../aggregates.js";
 import { counterUpdate } from "../commands.js";
 import type { AnyMicroservice } from "../decider.js";
@@ -41,7 +42,7 @@ const batchGet = async (store: Store, table: string, keys: readonly Record<strin
   for (const part of chunked(keys, 100)) {
     let pending: Record<string, unknown>[] | undefined = part;
     for (let attempt = 0; pending?.length; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+      if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
       const result: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }> } =
         await store.db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
       items.push(...(result.Responses?.[table] ?? []));
@@ -121,7 +122,7 @@ const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded, 
       return;
     } catch (error) {
       if (!lostRace(error) || conflicts >= maxConflicts) throw error;
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** conflicts));
+      await sleep(Math.random() * 10 * 2 ** conflicts);
       loaded = await load(deps.store, [group]);
     }
   }
