@@ -24,11 +24,11 @@ export const dynamoFailureDestination = async <R = DynamoDBRecord>(
   sequenceOf: (record: R) => string,
 ): Promise<FailureDestination<R>> => {
   await ensureLocalTable(client, table, "destination", "id");
+  // The id comes from the records, so parking the same batch twice keeps one copy.
+  const idOf = (batch: ParkedBatch<R>) => `${batch.shardId}#${batch.records[0] ? sequenceOf(batch.records[0]) : "empty"}`;
   return {
     async park(batch) {
-      // The id comes from the records, so parking the same batch twice keeps one copy.
-      const first = batch.records[0] ? sequenceOf(batch.records[0]) : "empty";
-      await db.send(new PutCommand({ TableName: table, Item: { destination, id: `${batch.shardId}#${first}`, ...batch, parkedAt: new Date().toISOString() } }));
+      await db.send(new PutCommand({ TableName: table, Item: { destination, id: idOf(batch), ...batch, parkedAt: new Date().toISOString() } }));
     },
     async list() {
       const { Items } = await db.send(
@@ -37,8 +37,7 @@ export const dynamoFailureDestination = async <R = DynamoDBRecord>(
       return (Items ?? []) as unknown as ParkedBatch<R>[];
     },
     async remove(batch) {
-      const first = batch.records[0] ? sequenceOf(batch.records[0]) : "empty";
-      await db.send(new DeleteCommand({ TableName: table, Key: { destination, id: `${batch.shardId}#${first}` } }));
+      await db.send(new DeleteCommand({ TableName: table, Key: { destination, id: idOf(batch) } }));
     },
   };
 };
