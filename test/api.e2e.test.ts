@@ -5,7 +5,7 @@ import { cartCommand, type Json } from "./support/api.js";
 import { useChildStack } from "./support/local-stack.js";
 import { tablesAt } from "./support/tables.js";
 
-const { api } = useChildStack();
+const { api, stack } = useChildStack();
 
 const versionsOf = (events: readonly Json[]) => events.map((e) => e.version);
 
@@ -179,6 +179,17 @@ describe("the README's curl session, step by step", () => {
     const tables = tablesAt(health.body.endpoints.dynamodb);
     expect((await tables.scan("snapshots")).map((s) => s.streamId)).toContain(KEY);
     tables.close();
+  });
+});
+
+describe("the open local stack (no --auth)", () => {
+  it("warns at start that the body says who calls, and acts on the body's user", async () => {
+    // Act
+    const opened = await api.send(cartCommand("OpenCart", "c-open-stack", "open-stack-1", undefined, { user: "anyone-at-all" }), 5);
+
+    // Assess
+    expect(stack().output()).toMatch(/WARNING: authentication is off: identity comes from the request body/);
+    expect(opened.body).toMatchObject({ status: "accepted", user: "anyone-at-all" });
   });
 });
 
