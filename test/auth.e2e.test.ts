@@ -10,7 +10,7 @@ import { localAwsConfig } from "../local/dynamodb.js";
 import { mintToken, type JwtSettings } from "../local/jwt.js";
 import { localPrincipal } from "../local/sigv4.js";
 import type { Json } from "./support/api.js";
-import { useChildStack } from "./support/local-stack.js";
+import { expectCleanStop, startChildStack, useChildStack } from "./support/local-stack.js";
 import { tablesAt, type Tables } from "./support/tables.js";
 import { until } from "./support/wait.js";
 
@@ -250,5 +250,34 @@ describe("a checkout with authentication on", () => {
     expect(cart).toMatchObject({ owner: "carol", total: 500 });
     const confirmed = (await tables.scan("events")).find((e) => e.streamId === `cart:${cartId}` && e.type === "CheckoutConfirmed");
     expect(confirmed).toMatchObject({ user: "service:checkout", correlationId: checkout.body.correlationId });
+  });
+});
+
+describe("npm start -- --auth without ORDINAL_JWT_SECRET", () => {
+  it("makes a secret up and prints it: a token signed with it is accepted, one signed with another secret is not", async () => {
+    // Prepare: an empty value counts as unset, whatever this process's environment holds.
+    const unset = await startChildStack(["--memory", "--port", "0", "--auth"], undefined, { ORDINAL_JWT_SECRET: "", ORDINAL_JWT_AUDIENCE: "", ORDINAL_JWT_ISSUER: "" });
+    try {
+      const printed = /ORDINAL_JWT_SECRET was not set; this run signs with ORDINAL_JWT_SECRET=(\S+)/.exec(unset.output())?.[1];
+      expect(printed, unset.output()).toMatch(/^[\w-]{32,}$/);
+      const post = async (secret: string, id: string) =>
+        fetch(new URL("/command?wait=5", unset.url), {
+          method: "POST",
+          headers: { "content-type": "application/json", ...bearer(await mintToken({ secret, audience: "ordinal" }, { sub: "dora" })) },
+          body: JSON.stringify(openCart("c-made-up", id)),
+        });
+
+      // Act
+      const signedWithPrinted = await post(printed!, "m-1");
+      const signedWithOther = await post("not-the-printed-one", "m-2");
+
+      // Assess: the audience defaults to ordinal
+      expect(signedWithPrinted.status).toBe(200);
+      expect(await signedWithPrinted.json()).toMatchObject({ status: "accepted", user: "dora", seq: 1 });
+      expect(signedWithOther.status).toBe(401);
+      expect(await signedWithOther.json()).toMatchObject({ error: "Unauthorized", message: expect.stringMatching(/signature/) });
+    } finally {
+      expectCleanStop(unset, await unset.stop());
+    }
   });
 });
