@@ -196,15 +196,12 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
  * consumer takes whole leaves the failure destination, the first one it does
  * not stops the redrive so a stream's records keep their order.
  */
-const redriveParked = async <R>(
-  destination: FailureDestination<R>,
-  handler: (event: { Records: R[] }) => Promise<{ batchItemFailures?: readonly unknown[] } | void>,
-) => {
+const redriveParked = async <R>(destination: FailureDestination<R>, handler: BatchHandler<R>) => {
   const batches = await destination.list();
   let redriven = 0;
   for (const batch of batches) {
-    const response = await handler({ Records: [...batch.records] }).catch(() => ({ batchItemFailures: [undefined] }));
-    if (response?.batchItemFailures?.length) break;
+    const takenWhole = await handler({ Records: [...batch.records] }).then((response) => !response?.batchItemFailures?.length, () => false);
+    if (!takenWhole) break;
     await destination.remove(batch);
     redriven++;
   }
