@@ -4,6 +4,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Store } from "../dynamo.js";
+import { eachLimited } from "../each-limited.js";
 import { readLog } from "../events.js";
 import type { EventRecord } from "../records.js";
 import { applyToReadModel, emptyCheckpoint, type FetchMissing } from "./apply.js";
@@ -112,21 +113,16 @@ export const project = async <M>(
   const fetchMissing = fetchFrom(store, events);
   const totals = { applied: 0, skipped: 0, filled: 0, written: 0 };
   const failures: KeyFailure[] = [];
-  const pending = [...byKey];
-  const worker = async () => {
-    for (let next = pending.shift(); next; next = pending.shift()) {
-      const [key, group] = next;
-      try {
-        const result = await projectKey(store, projection, key, group, fetchMissing, maxConflicts);
-        totals.applied += result.applied;
-        totals.skipped += result.skipped;
-        totals.filled += result.filled;
-        totals.written += result.written;
-      } catch (error) {
-        failures.push({ key, eventIds: group.map((e) => e.eventId), error });
-      }
+  await eachLimited([...byKey], concurrency, async ([key, group]) => {
+    try {
+      const result = await projectKey(store, projection, key, group, fetchMissing, maxConflicts);
+      totals.applied += result.applied;
+      totals.skipped += result.skipped;
+      totals.filled += result.filled;
+      totals.written += result.written;
+    } catch (error) {
+      failures.push({ key, eventIds: group.map((e) => e.eventId), error });
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, byKey.size)) }, worker));
+  });
   return { ...totals, failures };
 };

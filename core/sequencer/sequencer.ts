@@ -5,6 +5,7 @@ import { fromSnapshot, type Aggregate } from "../aggregates.js";
 import { counterUpdate } from "../commands.js";
 import type { AnyMicroservice } from "../decider.js";
 import type { Store } from "../dynamo.js";
+import { eachLimited } from "../each-limited.js";
 import { requestKeyOf } from "../keys.js";
 import type { CommandRecord, RequestRecord, SnapshotRecord } from "../records.js";
 import { chunkSteps, groupByStream, planGroup, type Group, type Step } from "./plan.js";
@@ -126,15 +127,6 @@ const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded, 
       loaded = await load(deps.store, [group]);
     }
   }
-};
-
-/** Runs `task` over `items`, at most `limit` at a time. */
-const eachLimited = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>) => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 };
 
 /**
