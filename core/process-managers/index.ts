@@ -5,5 +5,5 @@ import type { ProcessManager } from "./process-manager.js";
 export const processManagers: Readonly<Record<string, ProcessManager<any>>> = { checkout };
 
 export { checkout, reasonOf, MAX_REASON_LENGTH } from "./checkout.js";
-export { defineProcessManager, handles, type ProcessManager, type ReceivedEvent } from "./process-manager.js";
+export { defineProcessManager, type ProcessManager, type ReceivedEvent } from "./process-manager.js";
 export { callerOf, requestIdOf, runProcessManager, type RunResult } from "./runner.js";

@@ -20,6 +20,3 @@ export interface ProcessManager<E extends Message = Message> {
 
 /** Keeps the inferred event types of a definition. */
 export const defineProcessManager = <E extends Message>(definition: ProcessManager<E>): ProcessManager<E> => definition;
-
-export const handles = (manager: ProcessManager<any>, event: EventRecord): boolean =>
-  (manager.microservice === undefined || event.microservice === manager.microservice) && manager.eventTypes.includes(event.type);

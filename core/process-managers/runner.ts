@@ -6,7 +6,8 @@ import type { AnyRegistry, Client } from "../client.js";
 import type { Caller } from "../envelope.js";
 import { serviceUserOf } from "../keys.js";
 import type { EventRecord } from "../records.js";
-import { handles, type ProcessManager } from "./process-manager.js";
+import { accepts } from "../projections/projection.js";
+import type { ProcessManager } from "./process-manager.js";
 
 /** The identity a process manager sends with. */
 export const callerOf = (manager: ProcessManager<any>): Caller => ({ user: serviceUserOf(manager.name), roles: ["service"] });
@@ -26,7 +27,7 @@ export const runProcessManager = async (
   events: readonly EventRecord[],
 ): Promise<RunResult> => {
   for (const [index, event] of events.entries()) {
-    if (!handles(manager, event)) continue;
+    if (!accepts(manager, event)) continue;
     try {
       for (const [i, command] of manager.react(event).entries())
         await client.send(command.type, command.command, command.aggregateId, command.payload, {

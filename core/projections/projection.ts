@@ -18,6 +18,6 @@ export interface Projection<M = unknown> {
 /** Keeps the inferred read-model type of a definition. */
 export const defineProjection = <M>(definition: Projection<M>): Projection<M> => definition;
 
-export const accepts = (projection: Projection<any>, event: EventRecord): boolean =>
-  (projection.microservice === undefined || event.microservice === projection.microservice) &&
-  projection.eventTypes.includes(event.type);
+/** Whether an event is one a handler (a projection or a process manager) takes: of its microservice, of its types. */
+export const accepts = (handler: Pick<Projection, "microservice" | "eventTypes">, event: EventRecord): boolean =>
+  (handler.microservice === undefined || event.microservice === handler.microservice) && handler.eventTypes.includes(event.type);
