@@ -5,13 +5,13 @@
 // stream delivers it, with the chain it belongs to, like any other command.
 import { InternalServerError, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
-import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSnapshot } from "../core/aggregates.js";
 import { createClient, direct } from "../core/client.js";
 import { appendCommand } from "../core/commands.js";
-import { prefixedTableNames, type Store } from "../core/dynamo.js";
+import { prefixedTableNames, queryAll as queryItems, type Store } from "../core/dynamo.js";
 import type { CommandEnvelope } from "../core/envelope.js";
 import { microservices } from "../core/microservices.js";
 import { callerOf, checkout as checkoutManager, runProcessManager } from "../core/process-managers/index.js";
@@ -110,19 +110,15 @@ const counterOf = async (key: string): Promise<number> => {
   return Number(item.Item?.seq ?? 0);
 };
 
-const queryAll = async <T>(table: string, key: string, value: string): Promise<T[]> => {
-  const page = await store.db.send(
-    new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: "#k = :v",
-      ExpressionAttributeNames: { "#k": key },
-      ExpressionAttributeValues: { ":v": value },
-      ConsistentRead: true,
-    }),
-  );
-  expect(page.LastEvaluatedKey).toBeUndefined();
-  return (page.Items ?? []) as T[];
-};
+/** Every item of `table` whose partition key `key` is `value`, consistently read. */
+const queryAll = <T>(table: string, key: string, value: string): Promise<T[]> =>
+  queryItems<T>(store, {
+    TableName: table,
+    KeyConditionExpression: "#k = :v",
+    ExpressionAttributeNames: { "#k": key },
+    ExpressionAttributeValues: { ":v": value },
+    ConsistentRead: true,
+  });
 const eventsOf = (streamId: string) => queryAll<EventRecord>(tables.events, "streamId", streamId);
 const outcomesOf = (key: string) => queryAll<OutcomeRecord>(tables.outcomes, "key", key);
 const outcomeOf = async (record: Pick<CommandRecord, "key" | "seq">) => (await outcomesOf(record.key)).find((o) => o.seq === record.seq);

@@ -2,12 +2,12 @@
 // guarantees (gapless versions, one outcome per command, atomic commits) under
 // redelivery, reused ids, lost races and failures only real DynamoDB produces.
 import { InternalServerError, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { readSnapshot } from "../core/aggregates.js";
 import { appendCommand } from "../core/commands.js";
-import { prefixedTableNames, type Store } from "../core/dynamo.js";
+import { prefixedTableNames, queryAll as queryItems, type Store } from "../core/dynamo.js";
 import type { CommandEnvelope } from "../core/envelope.js";
 import { requestKeyOf } from "../core/keys.js";
 import { microservices } from "../core/microservices.js";
@@ -57,25 +57,15 @@ const open = { command: "OpenCart" };
 const add = (sku = "apple", quantity = 1, unitPrice = 100) => ({ command: "AddItem", payload: { sku, quantity, unitPrice } });
 const close = { command: "CloseCart" };
 
-const queryAll = async <T>(table: string, key: string, value: string): Promise<T[]> => {
-  const items: T[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: "#k = :v",
-        ExpressionAttributeNames: { "#k": key },
-        ExpressionAttributeValues: { ":v": value },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...((page.Items ?? []) as T[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-};
+/** Every item of `table` whose partition key `key` is `value`, consistently read. */
+const queryAll = <T>(table: string, key: string, value: string): Promise<T[]> =>
+  queryItems<T>(store, {
+    TableName: table,
+    KeyConditionExpression: "#k = :v",
+    ExpressionAttributeNames: { "#k": key },
+    ExpressionAttributeValues: { ":v": value },
+    ConsistentRead: true,
+  });
 
 const eventsOf = (aggregateId: string) => queryAll<EventRecord>(tables.events, "streamId", keyOf(aggregateId));
 const outcomesOf = (aggregateId: string) => queryAll<OutcomeRecord>(tables.outcomes, "key", keyOf(aggregateId));
