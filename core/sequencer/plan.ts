@@ -71,7 +71,6 @@ interface SendDraft {
   readonly aggregateId: string;
   readonly key: string;
   readonly payload: Record<string, unknown>;
-  readonly data: unknown;
 }
 
 const payloadProblem = (error: import("zod").ZodError, prefix: string) =>
@@ -96,7 +95,7 @@ const checkSends = (
     // One transaction may touch a counter item once: two sends to one key cannot commit together.
     if (drafts.some((d) => d.key === key))
       return { reason: "TooManyCommands", message: `a command may send only one command per command key; two go to '${key}'` };
-    drafts.push({ type: target.name, command: send.command, aggregateId: send.aggregateId, key, payload: payload.data, data: payload.data });
+    drafts.push({ type: target.name, command: send.command, aggregateId: send.aggregateId, key, payload: payload.data });
   }
   return drafts;
 };
