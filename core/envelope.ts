@@ -6,7 +6,7 @@ import { ForbiddenError, ValidationError, type FieldIssue } from "./errors.js";
 const required = (rule: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : rule) });
 
 // Aggregate ids end up in keys and URLs (`cart:c-42`, `/carts/c-42`), so keep them plain.
-const aggregateId = z
+export const aggregateId = z
   .string(required("must be a string"))
   .regex(/^[A-Za-z0-9._-]{1,128}$/, "must be 1-128 characters of letters, digits, '.', '_' or '-'");
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { commandTo, emit, reject, type CommandOf, type DecideContext, type Decision } from "../decider.js";
+import { aggregateId } from "../envelope.js";
 import { commands as inventoryCommands, LIMITS as INVENTORY_LIMITS, MAX_QUANTITY, sku } from "../inventory/decide.js";
 import { totalOf, type CartEvent, type CartState } from "./state.js";
 
@@ -27,7 +28,8 @@ export const commands = {
   CloseCart: z.strictObject({}),
   /** Close the cart by buying it: inventory reserves its lines first. */
   Checkout: z.strictObject({
-    warehouse: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "must be 1-128 characters of letters, digits, '.', '_' or '-'").optional(),
+    // Inventory's aggregate id: what the API would accept for the ReserveStock it sends.
+    warehouse: aggregateId.optional(),
   }),
   ConfirmCheckout: z.strictObject({ reservationId: z.string().min(1).max(128) }),
   FailCheckout: z.strictObject({ reservationId: z.string().min(1).max(128), reason: z.string().min(1).max(500) }),
