@@ -1,13 +1,12 @@
 // An emulator as a child process this process owns: started, waited for until
 // it answers, stopped by pid, and killed with us if we crash.
 import type { ChildProcess } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface OwnedChild {
   readonly pid: number;
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Takes ownership of `child` and resolves once `ready()` succeeds (polled for

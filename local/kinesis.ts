@@ -5,6 +5,7 @@ import getPort from "get-port";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { own } from "./child.js";
 
 export interface LocalKinesis {
@@ -20,8 +21,6 @@ export const kinesisClientConfig = (endpoint: string) => ({
   credentials: { accessKeyId: "000000000000", secretAccessKey: "x" },
   requestHandler: new NodeHttpHandler(),
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts kinesis-mock on a free port (or `port`) and resolves once it answers. Its state lives in memory. */
 export const startKinesis = async ({ port }: { port?: number } = {}): Promise<LocalKinesis> => {

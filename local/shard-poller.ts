@@ -3,6 +3,7 @@
 // the failed record, bounded retries, a failure destination, checkpoints that
 // survive restarts, and shard lineage (a child shard only after its parent).
 import type { CheckpointStore } from "./checkpoints.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface ShardSource<R> {
   listShards(): Promise<readonly { readonly id: string; readonly parent?: string }[]>;
@@ -42,8 +43,6 @@ export interface ShardPollerOptions<R> {
 export interface Poller {
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const MAX_IDLE_MS = 250;
 

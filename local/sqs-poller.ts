@@ -9,6 +9,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Poller } from "./shard-poller.js";
 
 export interface SqsPollerOptions {
@@ -85,7 +86,7 @@ export const startSqsPoller = (options: SqsPollerOptions): Poller => {
         await poll();
       } catch (error) {
         log("polling the queue failed", { consumer: options.consumer, error: String(error) });
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
     }
   };

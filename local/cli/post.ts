@@ -1,4 +1,5 @@
 // The CLIs' one HTTP call: POST JSON to the running stack, answer the JSON.
+import { setTimeout as sleep } from "node:timers/promises";
 
 export const defaultUrl = (env: NodeJS.ProcessEnv = process.env): string => `http://localhost:${env.PORT ?? 4000}`;
 
@@ -41,7 +42,7 @@ export const withRetries = async <T>(times: number, attempt: (n: number) => Prom
       return await attempt(n);
     } catch (error) {
       if (!(error instanceof RequestFailed) || !error.retryable || n >= times) throw error;
-      await new Promise((r) => setTimeout(r, 500 * n));
+      await sleep(500 * n);
     }
   }
 };
