@@ -1,6 +1,6 @@
 import { defineMicroservice } from "../decider.js";
 import { commands, decide, roles } from "./decide.js";
-import { evolve, initialState, totalOf, type CartState } from "./state.js";
+import { cartTotal, evolve, initialState, type CartState } from "./state.js";
 
 export const cart = defineMicroservice({
   name: "cart",
@@ -22,7 +22,7 @@ export const view = (cartId: string, state: CartState, version: number) =>
         status: state.status,
         owner: state.owner,
         items: state.items,
-        total: "total" in state ? state.total : totalOf(state.items),
+        total: cartTotal(state),
         ...(state.status === "checking-out" ? { reservationId: state.reservationId, warehouse: state.warehouse } : {}),
         version,
       };

@@ -34,6 +34,10 @@ export const initialState: CartState = { status: "empty" };
 export const totalOf = (items: readonly CartLine[]): number =>
   items.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
 
+/** What an opened cart comes to: fixed once closed or checked out, else the sum of its lines. */
+export const cartTotal = (state: Exclude<CartState, { status: "empty" }>): number =>
+  "total" in state ? state.total : totalOf(state.items);
+
 const addLine = (items: readonly CartLine[], added: CartLine): CartLine[] => {
   const existing = items.find((line) => line.sku === added.sku);
   if (!existing) return [...items, added];

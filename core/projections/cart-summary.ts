@@ -1,7 +1,7 @@
 // cart-summary: every cart with its owner, status, item count and total.
 // The read model is the cart's own state, folded by the cart's own evolve,
 // so the summary can never disagree with GET /carts/{cartId}.
-import { evolve, initialState, totalOf, type CartEvent, type CartState } from "../cart/state.js";
+import { cartTotal, evolve, initialState, type CartEvent, type CartState } from "../cart/state.js";
 import type { Store } from "../dynamo.js";
 import { defineProjection } from "./projection.js";
 import { queryReadModels } from "./read-models.js";
@@ -31,7 +31,7 @@ export const summaryOf = (cartId: string, state: CartState): CartSummary | undef
         cartId,
         status: state.status,
         itemCount: state.items.reduce((sum, line) => sum + line.quantity, 0),
-        total: "total" in state ? state.total : totalOf(state.items),
+        total: cartTotal(state),
       };
 
 /**
