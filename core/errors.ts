@@ -8,9 +8,13 @@ export interface FieldIssue {
   readonly rule: string;
 }
 
+/** Issues in words, as a ValidationError's message and a rejected command's give them. */
+export const describeIssues = (issues: readonly FieldIssue[]): string =>
+  issues.map((issue) => (issue.field ? `${issue.field}: ${issue.rule}` : issue.rule)).join("; ");
+
 export class ValidationError extends Error {
   constructor(readonly issues: readonly FieldIssue[]) {
-    super(issues.map((issue) => (issue.field ? `${issue.field}: ${issue.rule}` : issue.rule)).join("; "));
+    super(describeIssues(issues));
   }
 }
 

@@ -4,6 +4,7 @@ import type { Aggregate } from "../aggregates.js";
 import type { CommandWrite } from "../commands.js";
 import { emissionOf, forbiddenRole, isRejection, type AnyMicroservice, type Message } from "../decider.js";
 import { issuesOf } from "../envelope.js";
+import { describeIssues } from "../errors.js";
 import { commandKeyOf, commandRefOf, requestKeyOf, serviceUserOf, streamIdOf } from "../keys.js";
 import type { CommandRecord, EventRecord, OutcomeRecord, RequestRecord } from "../records.js";
 
@@ -73,9 +74,6 @@ interface SendDraft {
   readonly payload: Record<string, unknown>;
 }
 
-const payloadProblem = (error: import("zod").ZodError, prefix: string) =>
-  issuesOf(error, prefix).map((issue) => `${issue.field}: ${issue.rule}`).join("; ");
-
 /** The commands a decision sends, each checked against its target as the API would check it. */
 const checkSends = (
   microservices: Readonly<Record<string, AnyMicroservice>> | undefined,
@@ -90,7 +88,7 @@ const checkSends = (
     const schema = target.commands[send.command];
     if (!schema) return { reason: "InvalidCommandSent", message: `sent command ${i}: ${target.name} has no command '${send.command}'` };
     const payload = schema.safeParse(send.payload);
-    if (!payload.success) return { reason: "InvalidCommandSent", message: `sent command ${i} (${target.name}.${send.command}): ${payloadProblem(payload.error, "payload")}` };
+    if (!payload.success) return { reason: "InvalidCommandSent", message: `sent command ${i} (${target.name}.${send.command}): ${describeIssues(issuesOf(payload.error, "payload"))}` };
     const key = commandKeyOf(target.name, target.partitionBy, send.aggregateId);
     // One transaction may touch a counter item once: two sends to one key cannot commit together.
     if (drafts.some((d) => d.key === key))
@@ -112,7 +110,7 @@ const judge = (
   const schema = microservice.commands[command.command];
   if (!schema) return { reason: "UnknownCommand", message: `${microservice.name} has no command '${command.command}'` };
   const payload = schema.safeParse(command.payload);
-  if (!payload.success) return { reason: "InvalidCommand", message: payloadProblem(payload.error, "payload") };
+  if (!payload.success) return { reason: "InvalidCommand", message: describeIssues(issuesOf(payload.error, "payload")) };
   const roles = command.roles ?? [];
   const forbidden = forbiddenRole(microservice, command.command, roles);
   if (forbidden) return { reason: "Forbidden", message: forbidden };
