@@ -11,7 +11,7 @@ import { mintToken, type JwtSettings } from "../local/jwt.js";
 import { localPrincipal } from "../local/sigv4.js";
 import type { Json } from "./support/api.js";
 import { expectCleanStop, startChildStack, useChildStack } from "./support/local-stack.js";
-import { tablesAt, type Tables } from "./support/tables.js";
+import { tablesAt, writesNothing, type Tables } from "./support/tables.js";
 import { until } from "./support/wait.js";
 
 const settings: JwtSettings = { secret: "e2e-secret-not-for-production", audience: "ordinal-e2e", issuer: "https://idp.e2e.test/" };
@@ -75,13 +75,7 @@ afterAll(() => {
   tables?.close();
 });
 
-/** Sends a request that must be refused, and checks that no table of the command path changed. */
-const refused = async (send: () => Promise<Reply>): Promise<Reply> => {
-  const before = await tables.contents();
-  const answer = await send();
-  expect(await tables.contents()).toEqual(before);
-  return answer;
-};
+const refused = <T>(send: () => Promise<T>) => writesNothing(tables, send);
 
 const openCart = (cartId: string, id: string) => ({ type: "cart", command: "OpenCart", aggregateId: cartId, id });
 const restock = (id: string) => ({ type: "inventory", command: "Restock", aggregateId: "w-1", id, payload: { sku: "SKU-1", quantity: 10 } });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cartCommand, request, type Answer } from "./support/api.js";
 import { useChildStack } from "./support/local-stack.js";
-import { tablesAt, type Tables } from "./support/tables.js";
+import { tablesAt, writesNothing, type Tables } from "./support/tables.js";
 
 const { stack, api } = useChildStack();
 let tables: Tables;
@@ -19,13 +19,7 @@ afterAll(() => {
   tables?.close();
 });
 
-/** Sends a bad request and checks it changed no table; returns the answer. */
-const refused = async (send: () => Promise<Answer>): Promise<Answer> => {
-  const before = await tables.contents();
-  const answer = await send();
-  expect(await tables.contents()).toEqual(before);
-  return answer;
-};
+const refused = <T>(send: () => Promise<T>) => writesNothing(tables, send);
 
 const valid = cartCommand("AddItem", "open-cart", "bad-1", { sku: "SKU-1", quantity: 1, unitPrice: 100 });
 const without = (field: string) => Object.fromEntries(Object.entries(valid).filter(([name]) => name !== field));

@@ -2,6 +2,7 @@
 // to check what the API did (or did not) write.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { expect } from "vitest";
 import { prefixedTableNames } from "../../core/dynamo.js";
 import type { TableName } from "../../core/topology.js";
 import { localAwsConfig } from "../../local/dynamodb.js";
@@ -46,4 +47,12 @@ export const tablesAt = (endpoint: string): Tables => {
     },
     close: () => client.destroy(),
   };
+};
+
+/** Runs a request that must be refused, checks that no table of the command path changed, and answers what it answered. */
+export const writesNothing = async <T>(tables: Tables, send: () => Promise<T>): Promise<T> => {
+  const before = await tables.contents();
+  const answer = await send();
+  expect(await tables.contents()).toEqual(before);
+  return answer;
 };
