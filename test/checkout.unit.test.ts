@@ -48,28 +48,12 @@ describe("checkout: reacting to inventory's answer", () => {
     ]);
   });
 
-  it("fails the checkout when the warehouse already holds a reservation under the cart's id, so the cart is not left checking out", () => {
-    const event = inventoryEvent({ type: "StockReservationRejected", data: { reservationId: "cart:c-1", reason: "ReservationExists", shortages: [] } });
-    reacting(event).sends([
-      {
-        type: "cart",
-        command: "FailCheckout",
-        aggregateId: "c-1",
-        payload: { reservationId: "cart:c-1", reason: "warehouse main already holds a reservation for this cart" },
-      },
-    ]);
-  });
-
-  it("says when the warehouse takes no more reservations", () => {
-    const event = inventoryEvent({ type: "StockReservationRejected", data: { reservationId: "cart:c-1", reason: "TooManyReservations", shortages: [] } });
-    reacting(event).sends([
-      {
-        type: "cart",
-        command: "FailCheckout",
-        aggregateId: "c-1",
-        payload: { reservationId: "cart:c-1", reason: "warehouse main is holding as many reservations as it can; try again later" },
-      },
-    ]);
+  it.each([
+    ["already holds a reservation under the cart's id, so the cart is not left checking out", "ReservationExists", "warehouse main already holds a reservation for this cart"],
+    ["takes no more reservations", "TooManyReservations", "warehouse main is holding as many reservations as it can; try again later"],
+  ] as const)("fails the checkout, saying so, when the warehouse %s", (_, reason, words) => {
+    const event = inventoryEvent({ type: "StockReservationRejected", data: { reservationId: "cart:c-1", reason, shortages: [] } });
+    reacting(event).sends([{ type: "cart", command: "FailCheckout", aggregateId: "c-1", payload: { reservationId: "cart:c-1", reason: words } }]);
   });
 
   it("keeps a reason for a hundred short skus within what FailCheckout accepts, saying how many it left out", () => {
