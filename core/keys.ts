@@ -26,6 +26,8 @@ export const parseCommandRef = (ref: string): { key: string; seq: number } | und
 };
 
 /** How an event is named in a chain: its eventId, `streamId#version`. */
+export const eventIdOf = (streamId: string, version: number): string => `${streamId}#${version}`;
+
 export const parseEventRef = (ref: string): { streamId: string; version: number } | undefined => {
   const at = ref.lastIndexOf("#");
   const version = Number(ref.slice(at + 1));

@@ -5,7 +5,7 @@ import type { CommandWrite } from "../commands.js";
 import { emissionOf, forbiddenRole, isRejection, type AnyMicroservice, type Message } from "../decider.js";
 import { issuesOf } from "../envelope.js";
 import { describeIssues } from "../errors.js";
-import { commandKeyOf, commandRefOf, requestKeyOf, serviceUserOf, streamIdOf } from "../keys.js";
+import { commandKeyOf, commandRefOf, eventIdOf, requestKeyOf, serviceUserOf, streamIdOf } from "../keys.js";
 import type { CommandRecord, EventRecord, OutcomeRecord, RequestRecord } from "../records.js";
 
 /** DynamoDB's limit on items per TransactWriteItems. */
@@ -171,7 +171,7 @@ export const planGroup = ({ group, microservice, microservices, current, taken, 
         version,
         type: event.type,
         data: event.data,
-        eventId: `${group.streamId}#${version}`,
+        eventId: eventIdOf(group.streamId, version),
         microservice: command.type,
         aggregateId: command.aggregateId,
         commandKey: command.key,
