@@ -10,7 +10,9 @@ import { tables, type TableName, type TableSpec } from "../core/topology.js";
 
 const attributeType = (type: "string" | "number") => (type === "string" ? "S" : "N");
 
-const createTable = async (client: DynamoDBClient, physical: string, spec: TableSpec) => {
+type TableShape = Pick<TableSpec, "partitionKey" | "sortKey" | "stream">;
+
+const createTable = async (client: DynamoDBClient, physical: string, spec: TableShape) => {
   const keys = [spec.partitionKey, ...(spec.sortKey ? [spec.sortKey] : [])];
   try {
     await client.send(
@@ -43,23 +45,5 @@ export const createTables = async (client: DynamoDBClient, names: TableNames): P
 };
 
 /** A table of the local runtime's own (checkpoints, parked batches): string hash and range keys. */
-export const ensureLocalTable = async (client: DynamoDBClient, table: string, hash: string, range: string) => {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: hash, AttributeType: "S" },
-          { AttributeName: range, AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: hash, KeyType: "HASH" },
-          { AttributeName: range, KeyType: "RANGE" },
-        ],
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error; // kept from an earlier run
-  }
-};
+export const ensureLocalTable = (client: DynamoDBClient, table: string, hash: string, range: string) =>
+  createTable(client, table, { partitionKey: { name: hash, type: "string" }, sortKey: { name: range, type: "string" } });
