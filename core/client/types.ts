@@ -1,5 +1,6 @@
 // What the client and its transports share: the envelope a transport sends,
 // the outcome it answers, and the error for a request Ordinal refused.
+import type { CommandEnvelope } from "../envelope.js";
 import { commandRefOf } from "../keys.js";
 import type { OutcomeRecord } from "../records.js";
 
@@ -19,16 +20,7 @@ export interface PendingOutcome {
 export type Outcome = OutcomeRecord | PendingOutcome;
 
 /** The command as it goes to a transport: an envelope without the caller's identity. */
-export interface OutgoingEnvelope {
-  readonly type: string;
-  readonly command: string;
-  readonly aggregateId: string;
-  readonly id: string | number;
-  readonly timestamp?: number;
-  readonly correlationId?: string;
-  readonly causationId?: string;
-  readonly payload: Record<string, unknown>;
-}
+export type OutgoingEnvelope = Omit<CommandEnvelope, "user" | "roles">;
 
 /** How commands reach Ordinal: `http(…)` or `direct(…)`. */
 export interface Transport {
