@@ -12,17 +12,14 @@ import {
   streamConsumers,
   tables as tableSpecs,
   type ShardConsumerSpec,
-  type TableName,
   type TableSpec,
 } from "../core/topology.js";
 import { jwtConfigFromEnv, UNSET_JWT_ISSUER } from "../core/auth.js";
-import { createFanout, createQueue, isQueueName } from "./fanout.js";
+import { createFanout, createQueue, isQueueName, mapValues } from "./fanout.js";
 import { functionProps, type Resources } from "./permissions.js";
 
 export function Ordinal({ stack }: StackContext) {
-  const tables = Object.fromEntries(
-    Object.entries(tableSpecs).map(([name, spec]) => [name, createTable(stack, spec)]),
-  ) as Record<TableName, Table>;
+  const tables = mapValues(tableSpecs, (spec) => createTable(stack, spec));
   const resources: Resources = { tables, ...createFanout(stack) };
   const { streams, queues } = resources;
 

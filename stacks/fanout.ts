@@ -17,7 +17,8 @@ import {
 } from "../core/topology.js";
 import type { Resources } from "./permissions.js";
 
-const mapValues = <K extends string, V, R>(record: Record<K, V>, f: (value: V, key: K) => R) =>
+/** A record with each value mapped: one construct per topology entry, keyed as the topology keys it. */
+export const mapValues = <K extends string, V, R>(record: Record<K, V>, f: (value: V, key: K) => R) =>
   Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value as V, key as K)])) as Record<K, R>;
 
 export const isQueueName = (name: string): name is QueueName => Object.hasOwn(queueSpecs, name);
