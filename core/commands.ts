@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AnyMicroservice } from "./decider.js";
 import type { Store } from "./dynamo.js";
 import type { CommandEnvelope } from "./envelope.js";
-import { commandKeyOf } from "./keys.js";
+import { commandKeyOf, commandRefOf } from "./keys.js";
 import type { CommandRecord, OutcomeRecord } from "./records.js";
 
 /** A command as written to its key's counter item: everything but the seq the counter assigns. */
@@ -32,13 +32,15 @@ export const counterUpdate = (table: string, command: CommandWrite) => {
   let expression =
     "SET seq = if_not_exists(seq, :zero) + :one, #type = :type, #command = :command, aggregateId = :aggregateId, " +
     "#id = :id, #user = :user, #roles = :roles, occurredAt = :occurredAt, receivedAt = :receivedAt, payload = :payload";
-  const chain = (["correlationId", "causationId"] as const).filter((field) => command[field] !== undefined);
-  for (const field of chain) {
-    expression += `, ${field} = :${field}`;
-    values[`:${field}`] = command[field];
-  }
   // The item holds only the latest command: a chain field this command lacks must not linger from the last one.
-  const absent = (["correlationId", "causationId"] as const).filter((field) => command[field] === undefined);
+  const absent: string[] = [];
+  for (const field of ["correlationId", "causationId"] as const) {
+    if (command[field] === undefined) absent.push(field);
+    else {
+      expression += `, ${field} = :${field}`;
+      values[`:${field}`] = command[field];
+    }
+  }
   if (absent.length) expression += ` REMOVE ${absent.join(", ")}`;
   return {
     TableName: table,
@@ -79,14 +81,44 @@ export const appendCommand = async (
   return { key, seq: Number(result.Attributes?.seq) };
 };
 
+/** The most seconds a sender may wait for an outcome, on the API and in the client alike. */
+export const MAX_WAIT_SECONDS = 10;
+
+/** Not sequenced yet: the outcome will be under `key`/`seq`. */
+export interface PendingOutcome {
+  readonly status: "pending";
+  readonly key: string;
+  readonly seq: number;
+  readonly correlationId: string;
+  readonly causationId?: string;
+}
+
+/** A pending outcome: its chain is known before the sequencer runs, from the envelope or the command itself. */
+export const pendingOutcome = (
+  key: string,
+  seq: number,
+  envelope: Pick<CommandEnvelope, "correlationId" | "causationId">,
+): PendingOutcome => ({
+  status: "pending",
+  key,
+  seq,
+  correlationId: envelope.correlationId ?? commandRefOf(key, seq),
+  ...(envelope.causationId === undefined ? {} : { causationId: envelope.causationId }),
+});
+
 export type OutcomeView =
   | { readonly status: "pending"; readonly key: string; readonly seq: number; readonly correlationId?: string; readonly causationId?: string }
   | OutcomeRecord;
 
+/** The outcome the sequencer wrote for command `seq` under `key`, if it has. */
+const getOutcome = async ({ db, tables }: Store, key: string, seq: number): Promise<OutcomeRecord | undefined> =>
+  (await db.send(new GetCommand({ TableName: tables.outcomes, Key: { key, seq }, ConsistentRead: true }))).Item as OutcomeRecord | undefined;
+
 /** The outcome of command `seq` under `key`; pending if sent but not sequenced yet; undefined if never sent. */
-export const readOutcome = async ({ db, tables }: Store, key: string, seq: number): Promise<OutcomeView | undefined> => {
-  const outcome = await db.send(new GetCommand({ TableName: tables.outcomes, Key: { key, seq }, ConsistentRead: true }));
-  if (outcome.Item) return outcome.Item as OutcomeRecord;
+export const readOutcome = async (store: Store, key: string, seq: number): Promise<OutcomeView | undefined> => {
+  const { db, tables } = store;
+  const outcome = await getOutcome(store, key, seq);
+  if (outcome) return outcome;
   const counter = await db.send(
     new GetCommand({ TableName: tables.commands, Key: { key }, ProjectionExpression: "seq, correlationId, causationId", ConsistentRead: true }),
   );
@@ -115,10 +147,8 @@ export const waitForOutcome = async (
   for (;;) {
     // Sleep first: a command appended a moment ago has not been through the stream and the sequencer yet.
     await sleep(Math.max(0, Math.min(pollMs, deadline - Date.now())));
-    const outcome = await store.db.send(
-      new GetCommand({ TableName: store.tables.outcomes, Key: { key, seq }, ConsistentRead: true }),
-    );
-    if (outcome.Item) return outcome.Item as OutcomeRecord;
+    const outcome = await getOutcome(store, key, seq);
+    if (outcome) return outcome;
     if (Date.now() >= deadline) return undefined;
     pollMs = Math.min(pollMs * 2, 200);
   }
