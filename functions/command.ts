@@ -1,13 +1,10 @@
 // POST /command: validate, take the next seq for the command's key, optionally wait for the outcome.
-import { appendCommand, waitForOutcome } from "../core/commands.js";
+import { appendCommand, MAX_WAIT_SECONDS, pendingOutcome, waitForOutcome } from "../core/commands.js";
 import { parseEnvelope } from "../core/envelope.js";
-import { commandRefOf } from "../core/keys.js";
 import { apiDepsFromEnv, type ApiDeps } from "./deps.js";
 import { http, integerParam, jsonBody, lazy } from "./http.js";
 import { callerOf } from "./identity.js";
 import { outcomeAnswer } from "./outcome.js";
-
-export const MAX_WAIT_SECONDS = 10;
 
 export const makeHandler = (deps: ApiDeps) =>
   http(async (event) => {
@@ -16,9 +13,7 @@ export const makeHandler = (deps: ApiDeps) =>
     const { envelope, microservice } = parseEnvelope(jsonBody(event), deps.microservices, caller);
     const { key, seq } = await appendCommand(deps.store, microservice, envelope, deps.clock());
     const outcome = wait > 0 ? await waitForOutcome(deps.store, key, seq, wait * 1000) : undefined;
-    // The chain is known before the sequencer runs: a command without a correlationId starts its own.
-    const chain = { correlationId: envelope.correlationId ?? commandRefOf(key, seq), ...(envelope.causationId ? { causationId: envelope.causationId } : {}) };
-    return outcomeAnswer(outcome ?? { status: "pending", key, seq, ...chain });
+    return outcomeAnswer(outcome ?? pendingOutcome(key, seq, envelope));
   });
 
 export const handler = lazy(() => makeHandler(apiDepsFromEnv()));

@@ -1,20 +1,10 @@
 // What the client and its transports share: the envelope a transport sends,
 // the outcome it answers, and the error for a request Ordinal refused.
+import type { PendingOutcome } from "../commands.js";
 import type { CommandEnvelope } from "../envelope.js";
-import { commandRefOf } from "../keys.js";
 import type { OutcomeRecord } from "../records.js";
 
-/** The most `wait` the API allows (functions/command.ts checks the same; a test keeps the two equal). */
-export const MAX_WAIT_SECONDS = 10;
-
-/** Not sequenced yet: the outcome will be under `key`/`seq`. */
-export interface PendingOutcome {
-  readonly status: "pending";
-  readonly key: string;
-  readonly seq: number;
-  readonly correlationId: string;
-  readonly causationId?: string;
-}
+export { MAX_WAIT_SECONDS, pendingOutcome, type PendingOutcome } from "../commands.js";
 
 /** What a send answers: the sequencer's outcome (a rejection is one), or pending when it did not come within `wait`. */
 export type Outcome = OutcomeRecord | PendingOutcome;
@@ -41,12 +31,3 @@ export class OrdinalClientError extends Error {
     this.name = "OrdinalClientError";
   }
 }
-
-/** A pending outcome: its chain is known before the sequencer runs, from the envelope or the command itself. */
-export const pendingOutcome = (key: string, seq: number, envelope: Pick<OutgoingEnvelope, "correlationId" | "causationId">): PendingOutcome => ({
-  status: "pending",
-  key,
-  seq,
-  correlationId: envelope.correlationId ?? commandRefOf(key, seq),
-  ...(envelope.causationId === undefined ? {} : { causationId: envelope.causationId }),
-});
