@@ -34,5 +34,8 @@ export const parseEventRef = (ref: string): { streamId: string; version: number 
   return at > 0 && Number.isInteger(version) && version > 0 ? { streamId: ref.slice(0, at), version } : undefined;
 };
 
+/** The role of every caller that is a service: an IAM-signed caller, a decider's sends, a process manager. */
+export const SERVICE_ROLE = "service";
+
 /** The identity a microservice sends commands with, from a decider or a process manager. */
 export const serviceUserOf = (name: string): string => `service:${name}`;

@@ -4,6 +4,7 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { Caller } from "../core/envelope.js";
 import { ForbiddenError, UnauthorizedError } from "../core/errors.js";
+import { SERVICE_ROLE } from "../core/keys.js";
 import { routes } from "../core/topology.js";
 import type { ApiDeps } from "./deps.js";
 
@@ -23,8 +24,6 @@ export interface AuthorizerContext {
   };
 }
 
-/** The role every IAM-signed caller gets: services may send what the microservices keep for them. */
-export const SERVICE_ROLE = "service";
 
 /**
  * Roles from a `roles` claim: a JSON array, API Gateway's flattened "[admin service]",

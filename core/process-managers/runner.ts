@@ -4,13 +4,13 @@
 // instead of being applied twice.
 import type { AnyRegistry, Client } from "../client.js";
 import type { Caller } from "../envelope.js";
-import { serviceUserOf } from "../keys.js";
+import { SERVICE_ROLE, serviceUserOf } from "../keys.js";
 import type { EventRecord } from "../records.js";
 import { accepts } from "../projections/projection.js";
 import type { ProcessManager } from "./process-manager.js";
 
 /** The identity a process manager sends with. */
-export const callerOf = (manager: ProcessManager<any>): Caller => ({ user: serviceUserOf(manager.name), roles: ["service"] });
+export const callerOf = (manager: ProcessManager<any>): Caller => ({ user: serviceUserOf(manager.name), roles: [SERVICE_ROLE] });
 
 /** The request id of the `index`th command an event caused: the same on every delivery of the event. */
 export const requestIdOf = (event: EventRecord, index: number): string => `${event.eventId}>${index}`;

@@ -5,7 +5,7 @@ import type { CommandWrite } from "../commands.js";
 import { emissionOf, forbiddenRole, isRejection, type AnyMicroservice, type Message } from "../decider.js";
 import { issuesOf } from "../envelope.js";
 import { describeIssues } from "../errors.js";
-import { commandKeyOf, commandRefOf, eventIdOf, requestKeyOf, serviceUserOf, streamIdOf } from "../keys.js";
+import { commandKeyOf, commandRefOf, eventIdOf, requestKeyOf, serviceUserOf, streamIdOf, SERVICE_ROLE } from "../keys.js";
 import type { CommandRecord, EventRecord, OutcomeRecord, RequestRecord } from "../records.js";
 
 /** DynamoDB's limit on items per TransactWriteItems. */
@@ -194,7 +194,7 @@ export const planGroup = ({ group, microservice, microservices, current, taken, 
       aggregateId: send.aggregateId,
       id: `${ref}>${i}`,
       user: serviceUserOf(command.type),
-      roles: ["service"],
+      roles: [SERVICE_ROLE],
       correlationId,
       causationId: ref,
       occurredAt: command.occurredAt,
