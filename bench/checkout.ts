@@ -24,6 +24,7 @@
 // warm up. The clients run in this process beside the stack: a signature is
 // paid for on the same cores twice (the client signs, the gateway signs again
 // to compare).
+import { eachLimited } from "../core/each-limited.js";
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -32,13 +33,10 @@ import { reservationIdOf } from "../core/cart/decide.js";
 import { createClient, http, OrdinalClientError, type Client, type Outcome } from "../core/client.js";
 import { readLog } from "../core/events.js";
 import { streamIdOf } from "../core/keys.js";
-import { handler as fallback } from "../functions/fallback.js";
-import { httpHandlers } from "../local/handlers.js";
 import { mintToken, type JwtSettings } from "../local/jwt.js";
-import { startServer } from "../local/server.js";
 import { localPrincipal } from "../local/sigv4.js";
-import { startStack, type LocalStack } from "../local/stack.js";
-import { checksTable, cpuMsPer, fixed, latency, parkedBatches, pool, progressLog, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
+import { startGateway, startStack, type LocalStack } from "../local/stack.js";
+import { checksTable, cpuMsPer, fixed, latency, parkedBatches, progressLog, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
 import { runTag } from "./workload.js";
 
 const LINES = 3; // AddItems per cart, one sku each
@@ -93,7 +91,7 @@ const fill = async (carts: readonly Cart[], clients: number, clientOf: (cart: Ca
   const responses: Record<string, number> = {};
   const done = usage();
   const started = performance.now();
-  await pool(carts, clients, async (cart) => {
+  await eachLimited(carts, clients, async (cart) => {
     const client = clientOf(cart);
     await sendCounted(responses, () => client.send("cart", "OpenCart", cart.cartId, {}, { id: `${cart.cartId}-0`, wait: 10 }));
     for (const [j, line] of cart.lines.entries()) {
@@ -192,7 +190,7 @@ const checkoutAll = async (
   const versionBefore: number = (await getJson(inventoryUrl)).version;
   const done = usage();
   const started = performance.now();
-  await pool(carts, clients, async (cart) => {
+  await eachLimited(carts, clients, async (cart) => {
     const t0 = performance.now();
     sentAt.set(cart.cartId, Date.now());
     const outcome = await sendCounted(responses, () => clientOf(cart).send("cart", "Checkout", cart.cartId, { warehouse }, { id: `${cart.cartId}-checkout`, wait: 10 }));
@@ -213,7 +211,7 @@ const checkoutAll = async (
   const cpuMs = cpuMsPer(done(), 1);
   if (!polled) {
     const commits = new Map((await readLog(stack.store, streamIdOf("inventory", warehouse))).filter((e) => e.type === "StockCommitted").map((e) => [(e.data as { reservationId: string }).reservationId, e.recordedAt]));
-    await pool(carts, 8, async (cart) => {
+    await eachLimited(carts, 8, async (cart) => {
       const confirmed = (await readLog(stack.store, streamIdOf("cart", cart.cartId))).find((e) => e.type === "CheckoutConfirmed");
       const commit = commits.get(reservationIdOf(cart.cartId));
       if (confirmed) checkedOut.push(confirmed.recordedAt - sentAt.get(cart.cartId)!);
@@ -235,17 +233,8 @@ const checkoutAll = async (
 };
 
 /** A second gateway on the stack, as startStack builds it with `jwt`: users need a bearer token. */
-const startJwtGateway = async (stack: LocalStack, jwt: JwtSettings) => {
-  const deps = { ...stack.deps, identityFromBody: false };
-  const handlers = Object.fromEntries(Object.entries(httpHandlers).map(([path, make]) => [path, make(deps)]));
-  const { server, port } = await startServer(0, handlers, fallback, { jwt, principals: [localPrincipal] });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  return { url: `http://localhost:${port}`, stop };
-};
+const startJwtGateway = (stack: LocalStack, jwt: JwtSettings) =>
+  startGateway({ ...stack.deps, identityFromBody: false }, 0, { jwt, principals: [localPrincipal] });
 
 export interface CheckoutReport {
   readonly at: string;
@@ -343,7 +332,7 @@ export async function benchCheckout({ carts, clients = 16 }: { carts: number; cl
     // ── What must have happened ──
     progress("checking the carts, the stock and the failure destinations");
     let checkedOutCarts = 0;
-    await pool(bought, 8, async (cart) => {
+    await eachLimited(bought, 8, async (cart) => {
       if ((await getJson(`${stack.url}/carts/${cart.cartId}`)).status === "checked-out") checkedOutCarts++;
     });
     const stock: { skus?: CheckoutReport["stock"]; reservations?: unknown[] } = await getJson(`${stack.url}/inventory/${warehouse}`);

@@ -4,7 +4,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import type { Server } from "node:http";
 import { prefixedTableNames, type Store } from "../core/dynamo.js";
 import { microservices } from "../core/microservices.js";
 import { kinesisConsumers, queueConsumers, streamConsumers, type ShardConsumerSpec } from "../core/topology.js";
@@ -18,7 +17,7 @@ import { httpHandlers, kinesisHandlers, queueHandlers, streamHandlers } from "./
 import { kinesisSource } from "./kinesis-source.js";
 import { startSqsPoller } from "./sqs-poller.js";
 import type { JwtSettings } from "./jwt.js";
-import { startServer } from "./server.js";
+import { startServer, type GatewayAuth } from "./server.js";
 import { localPrincipal, type IamPrincipal } from "./sigv4.js";
 import { dynamodbStreamSource } from "./dynamodb-stream-source.js";
 import { startShardPoller, type BatchHandler, type Poller, type ShardSource } from "./shard-poller.js";
@@ -171,12 +170,11 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       await Promise.all(pollers.map((p) => p.stop()));
     });
 
-    const handlers = Object.fromEntries(Object.entries(httpHandlers).map(([path, make]) => [path, make(deps)]));
-    const { server, port } = await startServer(options.port, handlers, fallback, { jwt: options.jwt, principals: options.principals ?? [localPrincipal] });
-    stops.push(() => closeServer(server));
+    const gateway = await startGateway(deps, options.port, { jwt: options.jwt, principals: options.principals ?? [localPrincipal] });
+    stops.push(gateway.stop);
 
     return {
-      url: `http://localhost:${port}`,
+      url: gateway.url,
       endpoints,
       store,
       deps,
@@ -208,8 +206,18 @@ const redriveParked = async <R>(destination: FailureDestination<R>, handler: Bat
   return { redriven, remaining: batches.length - redriven };
 };
 
-const closeServer = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+/**
+ * The API's routes on one HTTP port, each handler built from `deps`, behind
+ * the authorizers `auth` describes. The stack runs one; a benchmark can run a
+ * second with other authorizers over the same tables.
+ */
+export const startGateway = async (deps: FanoutDeps, port: number, auth: GatewayAuth) => {
+  const handlers = Object.fromEntries(Object.entries(httpHandlers).map(([path, make]) => [path, make(deps)]));
+  const { server, port: bound } = await startServer(port, handlers, fallback, auth);
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return { url: `http://localhost:${bound}`, port: bound, stop };
+};
