@@ -3,6 +3,7 @@
 // same concurrency. It writes to a table of its own, made like the commands
 // table (same key, stream on, new image) but with no consumer, so the
 // sequencer does not run behind it and the pipeline's data stays apart.
+import { eachLimited } from "../core/each-limited.js";
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import { performance } from "node:perf_hooks";
 import { cart } from "../core/cart/index.js";
@@ -10,7 +11,7 @@ import type { AnyMicroservice } from "../core/decider.js";
 import type { Store } from "../core/dynamo.js";
 import { appendCommand } from "../core/commands.js";
 import { tables } from "../core/topology.js";
-import { latency, pool, type Latency } from "./measure.js";
+import { latency, type Latency } from "./measure.js";
 import { cartCommands } from "./workload.js";
 
 const BASELINE_TABLE = "ordinal-bench-counter";
@@ -57,7 +58,7 @@ export const runBaseline = async (
   const samples: number[] = [];
   let seqs = 0;
   const started = performance.now();
-  await pool(work, clients, async (commands) => {
+  await eachLimited(work, clients, async (commands) => {
     for (const envelope of commands) {
       const sent = performance.now();
       const { seq } = await appendCommand(counter, microservice, envelope, Date.now());

@@ -17,8 +17,9 @@
 // command accepted, every event archived once, the replay sent every archived
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
+import { eachLimited } from "../core/each-limited.js";
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { checksTable, fixed, gitCommit, intFlag, latency, parkedBatches, pool, progressLog, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
+import { checksTable, fixed, gitCommit, intFlag, latency, parkedBatches, progressLog, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -247,7 +248,7 @@ const drive = async (url: string, plans: readonly CartPlan[], clients: number): 
   const getMs: number[] = [];
   let sampleTimeouts = 0;
   const started = performance.now();
-  await pool(plans, clients, async (plan) => {
+  await eachLimited(plans, clients, async (plan) => {
     for (const [n, command] of plan.commands.entries()) {
       const t0 = performance.now();
       const sentAt = Date.now();
@@ -323,7 +324,7 @@ const readWholeArchive = async (stack: LocalStack) => {
     startAfter = page.next;
   } while (startAfter !== undefined);
   const objects: EventRecord[][] = new Array(keys.length);
-  await pool(keys.map((key, i) => ({ key, i })), 8, async ({ key, i }) => {
+  await eachLimited(keys.map((key, i) => ({ key, i })), 8, async ({ key, i }) => {
     objects[i] = await readArchiveObject(s3, names.archiveBucket, key);
   });
   return { keys, events: objects.flat() };

@@ -1,26 +1,18 @@
-// Small measuring tools shared by the benchmark's phases: a worker pool,
-// latency percentiles, where the CPU went (this Node process, its event
+// Small measuring tools shared by the benchmark's phases: latency
+// percentiles, where the CPU went (this Node process, its event
 // loop, and the DynamoDB Local JVM), waiting for a stack to go quiet, timing
 // a consumer's batches, and what the reports print (tables, the commit).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { setTimeout } from "node:timers/promises";
 import type { Store } from "../core/dynamo.js";
 import type { LocalStack } from "../local/stack.js";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => setTimeout(ms);
 
 /** Progress on stderr, tagged with `label` and the seconds since the process started. */
 export const progressLog = (label: string) => (message: string) => console.error(`[${label} ${(performance.now() / 1000).toFixed(1)}s] ${message}`);
-
-/** Runs `task` for every item with at most `limit` in flight; each worker takes the next item when it is free. */
-export const pool = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-};
 
 export interface Latency {
   readonly n: number;

@@ -1,10 +1,11 @@
 // Phase 1: the whole command path over HTTP. Each client takes the next cart and
 // sends its commands in order, each with ?wait so it returns with the outcome:
 // a command counts once its outcome is there.
+import { eachLimited } from "../core/each-limited.js";
 import { performance } from "node:perf_hooks";
 import { paginateScan } from "@aws-sdk/lib-dynamodb";
 import type { Store } from "../core/dynamo.js";
-import { latency, pool, sleep, type Latency } from "./measure.js";
+import { latency, sleep, type Latency } from "./measure.js";
 import { cartCommands, expectedTotal } from "./workload.js";
 
 export interface PipelineOptions {
@@ -73,7 +74,7 @@ export const runPipeline = async (options: PipelineOptions, timings: Timing[] = 
   const count = (label: string) => (responses[label] = (responses[label] ?? 0) + 1);
 
   const started = performance.now();
-  await pool(work, clients, async (commands) => {
+  await eachLimited(work, clients, async (commands) => {
     for (const command of commands) {
       const sent = performance.now();
       const sentAt = Date.now();

@@ -3,12 +3,12 @@
 // 10 aggregates × 10 commands, interleaved the way concurrent writers'
 // records arrive on a shard. Records are built directly (as the stream would
 // deliver them) for fresh aggregates, so the stack's poller never sees them.
+import { eachLimited } from "../core/each-limited.js";
 import { performance } from "node:perf_hooks";
 import type { Store } from "../core/dynamo.js";
 import { microservices } from "../core/microservices.js";
 import type { CommandRecord } from "../core/records.js";
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
-import { pool } from "./measure.js";
 import { asRecord, cartCommands } from "./workload.js";
 
 export type SequencerMode = "batched" | "single" | "single-parallel";
@@ -72,7 +72,7 @@ export const runSequencer = async (
     for (const batch of batches) {
       const byAggregate = new Map<string, CommandRecord[]>();
       for (const record of batch) byAggregate.set(record.key, [...(byAggregate.get(record.key) ?? []), record]);
-      await pool([...byAggregate.values()], byAggregate.size, async (records) => {
+      await eachLimited([...byAggregate.values()], byAggregate.size, async (records) => {
         for (const record of records) {
           check(await sequence([record], deps), 1);
           calls++;
