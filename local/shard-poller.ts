@@ -98,13 +98,17 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
     let last = saved?.sequenceNumber;
     let iterator = await source.iterator(shardId, last);
     let idle = idleMs;
+    let failedReads = 0;
     while (iterator && !stopped) {
       let page;
       try {
         page = await source.read(shardId, iterator, options.batchSize);
+        failedReads = 0;
       } catch (error) {
         // Expired iterators, and a brand-new DynamoDB Local stream refusing
         // TRIM_HORIZON until its first record: ask again from the checkpoint.
+        // Those pass at once; a read that keeps failing is something else, and said.
+        if (++failedReads === 3) log("shard reads keep failing; retrying from the checkpoint", { consumer, shardId, error: String(error) });
         await sleep(idleMs * 4);
         iterator = await source.iterator(shardId, last);
         continue;
