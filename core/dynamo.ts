@@ -5,8 +5,9 @@ import { tables, type TableName } from "./topology.js";
 /** Physical table names, by logical name. */
 export type TableNames = Readonly<Record<TableName, string>>;
 
-export const documentClient = (config: DynamoDBClientConfig = {}): DynamoDBDocumentClient =>
-  DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+/** The document client Ordinal writes with, over `client` or a new one from `config`. */
+export const documentClient = (from: DynamoDBClientConfig | DynamoDBClient = {}): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(from instanceof DynamoDBClient ? from : new DynamoDBClient(from), {
     marshallOptions: { removeUndefinedValues: true },
   });
 

@@ -2,9 +2,8 @@
 // a poller per stream consumer, and the API's routes on one HTTP port.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import { prefixedTableNames, type Store } from "../core/dynamo.js";
+import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import { microservices } from "../core/microservices.js";
 import { kinesisConsumers, queueConsumers, streamConsumers, type ShardConsumerSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
@@ -75,7 +74,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
   try {
     const config = localAwsConfig(dynamo.endpoint);
     const client = new DynamoDBClient(config);
-    const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const db = documentClient(client);
     const streams = new DynamoDBStreamsClient(config);
     stops.push(async () => {
       client.destroy();

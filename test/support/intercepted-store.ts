@@ -2,8 +2,7 @@
 // command before it is sent: to count calls, to let a competing writer in
 // first, or to throw what only real DynamoDB throws.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { Store, TableNames } from "../../core/dynamo.js";
+import { documentClient, type Store, type TableNames } from "../../core/dynamo.js";
 import { localAwsConfig } from "../../local/dynamodb.js";
 
 export interface Sent {
@@ -24,7 +23,7 @@ export interface InterceptedStore {
 
 export const interceptedStore = (endpoint: string, tables: TableNames, intercept?: Intercept): InterceptedStore => {
   const client = new DynamoDBClient(localAwsConfig(endpoint));
-  const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const db = documentClient(client);
   if (intercept)
     db.middlewareStack.add(
       (next, context) => async (args) => {
