@@ -7,8 +7,11 @@ import {
   type _Record,
   type DynamoDBStreamsClient,
 } from "@aws-sdk/client-dynamodb-streams";
+import { PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
+import { randomUUID } from "node:crypto";
 import type { ShardSource } from "./shard-poller.js";
+import { ensureLocalStreamTable } from "./tables.js";
 
 type Attribute = Record<string, unknown>;
 
@@ -44,7 +47,34 @@ const toLambdaRecord = (record: _Record, streamArn: string): DynamoDBRecord => (
   } as DynamoDBRecord["dynamodb"],
 });
 
-export const dynamodbStreamSource = (client: DynamoDBStreamsClient, streamArn: string): ShardSource<DynamoDBRecord> => {
+/**
+ * DynamoDB Local numbers stream records from one counter for all its tables,
+ * and at each start sets it to one past the highest record it still keeps, so
+ * a start with no record kept (a new data folder, or a day without writes)
+ * numbers again from 1: below the starting numbers of the shards it already
+ * has, and below checkpoints taken on them. This writes one marker record and
+ * answers its number: every record written later in this run is above it.
+ */
+export const firstSequenceOfRun = async (dynamo: DynamoDBClient, client: DynamoDBStreamsClient, table: string): Promise<string> => {
+  const streamArn = await ensureLocalStreamTable(dynamo, table, "run");
+  const run = randomUUID();
+  await dynamo.send(new PutItemCommand({ TableName: table, Item: { run: { S: "latest" }, id: { S: run } } }));
+  const source = dynamodbStreamSource(client, streamArn);
+  for (const { id } of await source.listShards()) {
+    let iterator = await source.iterator(id);
+    while (iterator) {
+      const page = await source.read(id, iterator, 1000);
+      const marker = page.records.find((r) => r.dynamodb?.NewImage?.id?.S === run);
+      if (marker) return source.sequenceOf(marker);
+      if (page.records.length === 0) break;
+      iterator = page.next;
+    }
+  }
+  throw new Error(`the run marker written to ${table} is not in its stream`);
+};
+
+/** `firstOfRun` (from firstSequenceOfRun) tells checkpoints of an earlier numbering from this run's. */
+export const dynamodbStreamSource = (client: DynamoDBStreamsClient, streamArn: string, firstOfRun?: string): ShardSource<DynamoDBRecord> => {
   const iterator = async (shardId: string, after?: string): Promise<string | undefined> => {
     try {
       const { ShardIterator } = await client.send(
@@ -78,5 +108,6 @@ export const dynamodbStreamSource = (client: DynamoDBStreamsClient, streamArn: s
       return { records: (page.Records ?? []).map((r) => toLambdaRecord(r, streamArn)), next: page.NextShardIterator };
     },
     sequenceOf: (record) => record.dynamodb!.SequenceNumber!,
+    isAhead: (sequenceNumber) => firstOfRun !== undefined && BigInt(sequenceNumber) >= BigInt(firstOfRun),
   };
 };

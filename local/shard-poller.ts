@@ -9,6 +9,12 @@ export interface ShardSource<R> {
   listShards(): Promise<readonly { readonly id: string; readonly parent?: string }[]>;
   /** An iterator after `after`, or at the oldest record kept. */
   iterator(shardId: string, after?: string): Promise<string | undefined>;
+  /**
+   * True when a checkpoint names a record this run of the emulator has not
+   * written yet: its sequence numbers started again below it (see
+   * dynamodb-stream-source.ts), so the shard must be read from its oldest record.
+   */
+  isAhead?(sequenceNumber: string): boolean;
   /** One page; `next` is undefined once a closed shard is drained. */
   read(shardId: string, iterator: string, limit: number): Promise<{ readonly records: readonly R[]; readonly next?: string }>;
   sequenceOf(record: R): string;
@@ -96,7 +102,19 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
     const saved = await checkpoints.get(shardId);
     if (saved?.done) return;
     let last = saved?.sequenceNumber;
+    if (last !== undefined && source.isAhead?.(last)) {
+      log("checkpoint is ahead of the stream's sequence numbers; reading the shard from its oldest record", { consumer, shardId, checkpoint: last });
+      // Forgotten at once, so a later restart cannot take it for a position again.
+      await checkpoints.set(shardId, { done: false });
+      last = undefined;
+    }
     let iterator = await source.iterator(shardId, last);
+    // Without a position, only an iterator taken while the shard already held a
+    // record is trusted to start at its oldest one: DynamoDB Local answers
+    // TRIM_HORIZON on an empty shard with the shard's starting number, and after
+    // a restart it can number new records below that. So a first sight of
+    // records from an iterator taken on an empty shard asks for a new one.
+    let anchored = false;
     let idle = idleMs;
     let failedReads = 0;
     while (iterator && !stopped) {
@@ -111,6 +129,12 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
         if (++failedReads === 3) log("shard reads keep failing; retrying from the checkpoint", { consumer, shardId, error: String(error) });
         await sleep(idleMs * 4);
         iterator = await source.iterator(shardId, last);
+        continue;
+      }
+      if (last === undefined && !anchored) {
+        anchored = page.records.length > 0;
+        iterator = page.next || page.records.length > 0 ? await source.iterator(shardId) : undefined;
+        if (!anchored && iterator) await sleep((idle = Math.min(idle * 2, MAX_IDLE_MS)));
         continue;
       }
       if (page.records.length > 0) {

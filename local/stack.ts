@@ -18,7 +18,7 @@ import { startSqsPoller } from "./sqs-poller.js";
 import type { JwtSettings } from "./jwt.js";
 import { startServer, type GatewayAuth } from "./server.js";
 import { localPrincipal, type IamPrincipal } from "./sigv4.js";
-import { dynamodbStreamSource } from "./dynamodb-stream-source.js";
+import { dynamodbStreamSource, firstSequenceOfRun } from "./dynamodb-stream-source.js";
 import { startShardPoller, type BatchHandler, type Poller, type ShardSource } from "./shard-poller.js";
 import { createTables } from "./tables.js";
 
@@ -82,6 +82,8 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     });
     const store: Store = { db, tables: prefixedTableNames(TABLE_PREFIX) };
     const streamArns = await createTables(client, store.tables);
+    // Before anything else writes: the stream consumers' checkpoints are judged against it.
+    const firstOfRun = await firstSequenceOfRun(client, streams, `${TABLE_PREFIX}runs`);
     const fanout = await startFanout(TABLE_PREFIX);
     stops.push(() => fanout.stop());
     const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
@@ -138,7 +140,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       const make = streamHandlers[consumer.handler];
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, make(deps)) : make(deps);
-      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!), handler);
+      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), handler);
     }
     const kinesisFailures: Record<string, FailureDestination<KinesisStreamRecord>> = {};
     const allEvents = kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn);

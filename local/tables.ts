@@ -44,6 +44,13 @@ export const createTables = async (client: DynamoDBClient, names: TableNames): P
   return streams;
 };
 
+/** A table of the local runtime's own with a stream (the run marker): a string hash key. */
+export const ensureLocalStreamTable = async (client: DynamoDBClient, table: string, hash: string): Promise<string> => {
+  await createTable(client, table, { partitionKey: { name: hash, type: "string" }, stream: "new_image" });
+  const described = await client.send(new DescribeTableCommand({ TableName: table }));
+  return described.Table!.LatestStreamArn!;
+};
+
 /** A table of the local runtime's own (checkpoints, parked batches): string hash and range keys. */
 export const ensureLocalTable = (client: DynamoDBClient, table: string, hash: string, range: string) =>
   createTable(client, table, { partitionKey: { name: hash, type: "string" }, sortKey: { name: range, type: "string" } });

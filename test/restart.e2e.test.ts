@@ -70,3 +70,26 @@ describe("a restart on the same data folder", () => {
     expect((await api.get("/carts/kept")).body).toMatchObject({ version: 3, total: 650 });
   });
 });
+
+describe("a restart on a data folder whose first run wrote nothing", () => {
+  const emptyDir = mkdtempSync(join(tmpdir(), "ordinal-restart-empty-"));
+  afterAll(() => rmSync(emptyDir, { recursive: true, force: true }));
+
+  it("sequences every command acknowledged as soon as it is ready, the first one included", async () => {
+    // Prepare: the issue's reproduction — a first run that sends nothing, stopped, started again.
+    const first = await startChildStack(["--data", emptyDir, "--port", "0"]);
+    expectCleanStop(first, await first.stop());
+    stack = await startChildStack(["--data", emptyDir, "--port", "0"]);
+    const api = apiAt(stack.url);
+
+    // Act: five new carts at once, without waiting.
+    const sent = await Promise.all([1, 2, 3, 4, 5].map((n) => api.send(cartCommand("OpenCart", `fresh-${n}`, `f-${n}`))));
+
+    // Assess
+    expect(sent.map((a) => [a.status, a.body.seq])).toEqual(Array(5).fill([202, 1]));
+    const outcomes = await Promise.all(sent.map((a) => api.settle(a.body.outcomeUrl, 15_000)));
+    expect(outcomes.map((o: Json) => o.status)).toEqual(Array(5).fill("accepted"));
+    expectCleanStop(stack, await stack.stop());
+    stack = undefined;
+  });
+});
