@@ -1,7 +1,8 @@
 // An emulator as a child process this process owns: started, waited for until
-// it answers, stopped by pid, and killed with us if we crash.
+// it answers, stopped by pid, and killed with us if we crash (SIGKILL included).
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
+import { watch } from "./watchdog.js";
 
 export interface OwnedChild {
   readonly pid: number;
@@ -22,7 +23,12 @@ export const own = async (name: string, child: ChildProcess, ready: () => Promis
   void exited.then(() => (alive = false));
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
-  void exited.then(() => process.off("exit", killOnExit));
+  // On a SIGKILL no exit handler runs: the watchdog kills it then.
+  const unwatch = watch(child.pid!);
+  void exited.then(() => {
+    process.off("exit", killOnExit);
+    unwatch();
+  });
 
   const stop = async () => {
     if (!alive) return;

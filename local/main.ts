@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { jwtConfigFromEnv } from "../core/auth.js";
 import type { JwtSettings } from "./jwt.js";
+import { DataFolderInUse } from "./data-lock.js";
 import { startStack } from "./stack.js";
 
 const { values } = parseArgs({
@@ -46,6 +47,10 @@ const stack = await startStack({
   dataDir: values.memory ? undefined : values.data,
   log: values.quiet ? undefined : log,
   jwt,
+}).catch((error: unknown) => {
+  if (!(error instanceof DataFolderInUse)) throw error;
+  console.error(`Ordinal cannot start: ${error.message}`);
+  process.exit(1);
 });
 
 let stopping = false;

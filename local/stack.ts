@@ -8,7 +8,9 @@ import { microservices } from "../core/microservices.js";
 import { kinesisConsumers, queueConsumers, streamConsumers, type ShardConsumerSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
 import { handler as fallback } from "../functions/fallback.js";
+import { mkdirSync } from "node:fs";
 import { dynamoCheckpoints } from "./checkpoints.js";
+import { lockDataFolder } from "./data-lock.js";
 import { localAwsConfig, startDynamo } from "./dynamodb.js";
 import { dynamoFailureDestination, type FailureDestination } from "./failures.js";
 import { startFanout } from "./fanout.js";
@@ -66,8 +68,13 @@ export const TABLE_PREFIX = "ordinal-";
 
 export const startStack = async (options: StackOptions): Promise<LocalStack> => {
   const log = options.log ?? (() => {});
-  const dynamo = await startDynamo({ dataDir: options.dataDir, port: options.dynamoPort });
-  const stops: (() => Promise<void>)[] = [() => dynamo.stop()];
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  const unlock = options.dataDir === undefined ? () => {} : lockDataFolder(options.dataDir);
+  const dynamo = await startDynamo({ dataDir: options.dataDir, port: options.dynamoPort }).catch((error) => {
+    unlock();
+    throw error;
+  });
+  const stops: (() => Promise<void>)[] = [async () => unlock(), () => dynamo.stop()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };

@@ -73,14 +73,21 @@ describe("a restart on the same data folder", () => {
 
 describe("a restart on a data folder whose first run wrote nothing", () => {
   const emptyDir = mkdtempSync(join(tmpdir(), "ordinal-restart-empty-"));
-  afterAll(() => rmSync(emptyDir, { recursive: true, force: true }));
+  let fresh: ChildStack | undefined;
+  afterAll(async () => {
+    try {
+      if (fresh) expectCleanStop(fresh, await fresh.stop());
+    } finally {
+      rmSync(emptyDir, { recursive: true, force: true });
+    }
+  });
 
   it("sequences every command acknowledged as soon as it is ready, the first one included", async () => {
     // Prepare: the issue's reproduction — a first run that sends nothing, stopped, started again.
-    const first = await startChildStack(["--data", emptyDir, "--port", "0"]);
-    expectCleanStop(first, await first.stop());
-    stack = await startChildStack(["--data", emptyDir, "--port", "0"]);
-    const api = apiAt(stack.url);
+    fresh = await startChildStack(["--data", emptyDir, "--port", "0"]);
+    expectCleanStop(fresh, await fresh.stop());
+    fresh = await startChildStack(["--data", emptyDir, "--port", "0"]);
+    const api = apiAt(fresh.url);
 
     // Act: five new carts at once, without waiting.
     const sent = await Promise.all([1, 2, 3, 4, 5].map((n) => api.send(cartCommand("OpenCart", `fresh-${n}`, `f-${n}`))));
@@ -89,7 +96,5 @@ describe("a restart on a data folder whose first run wrote nothing", () => {
     expect(sent.map((a) => [a.status, a.body.seq])).toEqual(Array(5).fill([202, 1]));
     const outcomes = await Promise.all(sent.map((a) => api.settle(a.body.outcomeUrl, 15_000)));
     expect(outcomes.map((o: Json) => o.status)).toEqual(Array(5).fill("accepted"));
-    expectCleanStop(stack, await stack.stop());
-    stack = undefined;
   });
 });
