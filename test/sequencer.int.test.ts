@@ -335,6 +335,35 @@ describe("sequencer", () => {
       expect(await snapshotOf(aggregateId)).toMatchObject({ version: 5, lastSeq: 5, state: { status: "closed", total: 300 } });
     });
 
+    it.each([
+      ["an aggregate with a snapshot", [open, add("apple"), { command: "RemoveItem", payload: { sku: "apple" } }], ["CartOpened", "ItemAdded", "ItemRemoved"]],
+      ["a new aggregate", [open, add("apple")], ["CartOpened", "ItemAdded"]],
+    ] as const)("cancels a commit to %s when another writer moved its snapshot on without a colliding event, and re-plans on the new state", async (_, commands, types) => {
+      // Prepare: the last command is planned against the aggregate as it was
+      // before the one ahead of it, which commits in between. Nothing but the
+      // snapshot's condition collides: the stale plan rejects the command and
+      // writes no event, only an outcome and a snapshot.
+      const aggregateId = newCart();
+      const records = commandsFor(aggregateId, [...commands]);
+      const last = records.length - 1;
+      await sequence(records.slice(0, last - 1), depsWith());
+      let transactions = 0;
+      const racing = connect(async (sent) => {
+        if (sent.name !== "TransactWriteItemsCommand" || transactions++ > 0) return;
+        expect((await sequence(records.slice(last - 1, last), depsWith())).failedAt).toBeUndefined();
+      });
+
+      // Act
+      const result = await sequence(records.slice(last), depsWith({ store: racing }));
+
+      // Assess
+      expect(result).toMatchObject({ failedAt: undefined, errors: [] });
+      expect(transactions).toBe(2);
+      expect((await outcomesOf(aggregateId)).map((o) => [o.seq, o.status])).toEqual(oneTo(records.length).map((seq) => [seq, "accepted"]));
+      expect((await eventsOf(aggregateId)).map((e) => e.type)).toEqual(types);
+      expect(await snapshotOf(aggregateId)).toMatchObject({ version: records.length, lastSeq: records.length, state: { status: "open" } });
+    });
+
     it("retries a transaction DynamoDB cancels for a TransactionConflict", async () => {
       // Prepare
       const aggregateId = newCart();
