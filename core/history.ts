@@ -4,6 +4,7 @@ import { readSnapshot } from "./aggregates.js";
 import type { AnyMicroservice } from "./decider.js";
 import type { Store } from "./dynamo.js";
 import { readLog } from "./events.js";
+import type { EventRecord } from "./records.js";
 
 /** Which past state: the log up to a version, or what had happened in the world by a time. */
 export type PointInTime = { readonly version: number } | { readonly at: number };
@@ -28,9 +29,18 @@ export const stateAt = async (
   point: PointInTime,
 ): Promise<HistoricState> => {
   const log = await readLog(store, streamId, "version" in point ? { upTo: point.version } : {});
-  const folded = "at" in point ? log.filter((event) => event.occurredAt <= point.at) : log;
+  return foldAt(microservice, log, point);
+};
+
+/** The fold behind stateAt, over a log already read (in version order). */
+export const foldAt = (
+  microservice: Pick<AnyMicroservice, "evolve" | "initialState">,
+  log: readonly Pick<EventRecord, "version" | "occurredAt" | "type" | "data">[],
+  point: PointInTime,
+): HistoricState => {
+  const folded = "at" in point ? log.filter((event) => event.occurredAt <= point.at) : log.filter((event) => event.version <= point.version);
   return {
-    state: folded.reduce(microservice.evolve, microservice.initialState),
+    state: folded.reduce(microservice.evolve as (state: unknown, event: unknown) => unknown, microservice.initialState),
     version: folded.at(-1)?.version ?? 0,
     events: log.at(-1)?.version ?? 0,
   };
