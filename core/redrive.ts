@@ -1,6 +1,7 @@
 // Redrive: messages parked in a dead-letter queue go back to the queue they
 // came from (the topology's deadLetter relation), in the order received.
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -92,17 +93,32 @@ export const redrive = async (
       }),
     );
     if (Messages.length === 0) return { queue, to: plan.to, moved, done: true };
-    await sendMessages(
-      deps.sqs,
-      toUrl,
-      Messages.map((m) => ({
-        body: m.Body ?? "",
-        attributes: m.MessageAttributes,
-        ...(fifo
-          ? { groupId: m.Attributes?.MessageGroupId ?? "redriven", deduplicationId: fifoId(`redrive:${redriveId}:${m.MessageId}`) }
-          : {}),
-      })),
-    );
+    try {
+      await sendMessages(
+        deps.sqs,
+        toUrl,
+        Messages.map((m) => ({
+          body: m.Body ?? "",
+          attributes: m.MessageAttributes,
+          ...(fifo
+            ? { groupId: m.Attributes?.MessageGroupId ?? "redriven", deduplicationId: fifoId(`redrive:${redriveId}:${m.MessageId}`) }
+            : {}),
+        })),
+      );
+    } catch (error) {
+      // Nothing was deleted: show the messages again at once, so the next redrive can take them.
+      await deps.sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: fromUrl,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+          }),
+        )
+        .catch(() => {}); // they show again after their visibility timeout anyway
+      throw new Error(`redrive of ${queue} stopped after ${moved} messages: sending to ${plan.to} failed (${(error as Error).message}); the rest stay in ${queue}`, {
+        cause: error,
+      });
+    }
     const { Failed = [] } = await deps.sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: fromUrl,

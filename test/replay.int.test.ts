@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { SQSEvent } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import { archive } from "../core/fanout/archiver.js";
 import { cartSummary, openCarts, project, queryReadModels, resetProjection, type Projection } from "../core/projections/index.js";
@@ -323,6 +323,35 @@ describe("redrive", () => {
     const byGroup = (group: string) => moved.filter((m) => m.Attributes?.MessageGroupId === group).map((m) => bodyOf(m).eventId);
     expect(byGroup("cart:dead-a")).toEqual(["cart:dead-a#1", "cart:dead-a#2"]);
     expect(byGroup("cart:dead-b")).toEqual(["cart:dead-b#1"]);
+  });
+
+  it("reports a redrive whose copies are refused, and leaves every message in the dead-letter queue for the next one", async () => {
+    // Prepare: three parked messages, and an SQS that refuses every SendMessageBatch.
+    const [a1, a2] = cartStream("stuck-a", [opened(), added("x", 1, 1)]);
+    const [b1] = cartStream("stuck-b", [opened()]);
+    await park("cart-summary-replay-dlq", [a1!, b1!, a2!].map((e) => ({ body: JSON.stringify(e), group: e.streamId })));
+    const refusing = new SQSClient(fauxqsClientConfig(fauxqs.endpoint));
+    refusing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "SendMessageBatchCommand") throw new Error("ServiceUnavailable: injected");
+        return next(args);
+      },
+      { step: "initialize", name: "refuseSends" },
+    );
+    onTestFinished(() => refusing.destroy());
+
+    // Act
+    const failed = await redrive({ ...deps, sqs: refusing }, { queue: "cart-summary-replay-dlq", redriveId: "r1" }).then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+
+    // Assess
+    expect(failed).toContain("redrive of cart-summary-replay-dlq stopped after 0 messages: sending to cart-summary-replay failed");
+    expect(await drain("cart-summary-replay")).toEqual([]);
+    const retried = await redrive(deps, { queue: "cart-summary-replay-dlq", redriveId: "r2" });
+    expect(retried).toMatchObject({ moved: 3, done: true });
+    expect((await drain("cart-summary-replay")).map((m) => bodyOf(m).eventId).sort()).toEqual(["cart:stuck-a#1", "cart:stuck-a#2", "cart:stuck-b#1"]);
   });
 
   it("counts a failure destination's parked batches, and the route refuses a queue it cannot redrive", async () => {
