@@ -1,8 +1,10 @@
 // The point-in-time fold behind GET /streams/{id}/state and GET /accounts/{id}:
 // which events count at a time or a version, at the exact boundary.
 import { describe, expect, it } from "vitest";
-import { account } from "../core/account/index.js";
 import { foldAt } from "../core/history.js";
+import { microservices } from "../core/microservices.js";
+
+const account = microservices.account!;
 
 const NOV_1 = Date.UTC(2026, 10, 1);
 const NOV_10 = Date.UTC(2026, 10, 10);

@@ -5,7 +5,7 @@ import { PutRecordsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { describe, expect, it } from "vitest";
 import { deliver, type DeliverOptions } from "../core/fanout/deliver.js";
-import { publish, snsEntryId } from "../core/fanout/publisher.js";
+import { publish, snsEntryId, toKinesis } from "../core/fanout/publisher.js";
 import type { EventRecord } from "../core/records.js";
 import { makeHandler } from "../functions/publisher.js";
 import { eventRecord, eventStreamRecord } from "./support/event-records.js";
@@ -259,5 +259,24 @@ describe("publish: Kinesis and SNS", () => {
     expect(snsEntryId("cart:c-1#12", 0)).toBe("0-cart_c-1_12");
     expect(snsEntryId(long, 3)).toMatch(/^[A-Za-z0-9_-]{80}$/);
     expect(snsEntryId("a:b#1", 0)).not.toBe(snsEntryId("a_b#1", 1));
+  });
+});
+
+describe("the Kinesis partition key", () => {
+  it("is the event's stream id, whatever the event's microservice, type or version", () => {
+    // Prepare
+    const events = [
+      eventRecord({ streamId: "cart:c-1", version: 1 }),
+      eventRecord({ streamId: "account:acc-1", version: 7, microservice: "account", type: "MoneyDeposited" }),
+      eventRecord({ streamId: "cart:c-1", version: 2 }),
+      eventRecord({ streamId: "inventory:main", version: 3, microservice: "inventory", type: "StockReserved" }),
+    ];
+
+    // Act
+    const entries = toKinesis(events.map((event) => ({ event, body: JSON.stringify(event), bytes: 0 })));
+
+    // Assess
+    expect(entries.map((e) => e.PartitionKey)).toEqual(["cart:c-1", "account:acc-1", "cart:c-1", "inventory:main"]);
+    expect(entries.map((e) => JSON.parse(Buffer.from(e.Data!).toString("utf8")).eventId)).toEqual(events.map((e) => e.eventId));
   });
 });

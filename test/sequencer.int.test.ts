@@ -364,6 +364,25 @@ describe("sequencer", () => {
       expect(await snapshotOf(aggregateId)).toMatchObject({ version: records.length, lastSeq: records.length, state: { status: "open" } });
     });
 
+    it("never overwrites an event already at the version it would write, though the snapshot does not know of it", async () => {
+      // Prepare: version 2 is in the log, written by a writer that left the snapshot at version 1.
+      const aggregateId = newCart();
+      const records = commandsFor(aggregateId, [open, add("apple")]);
+      await sequence(records.slice(0, 1), depsWith());
+      const foreign = { streamId: keyOf(aggregateId), version: 2, type: "ItemAdded", data: { sku: "pear", quantity: 9, unitPrice: 1 } };
+      await store.db.send(new PutCommand({ TableName: tables.events, Item: foreign }));
+
+      // Act
+      const result = await sequence(records.slice(1), depsWith({ maxConflicts: 1 }));
+
+      // Assess
+      expect(result.failedAt).toBe(0);
+      expect(result.errors).toEqual([expect.any(TransactionCanceledException)]);
+      expect(await eventsOf(aggregateId)).toEqual([expect.objectContaining({ version: 1, type: "CartOpened" }), foreign]);
+      expect(await seqsOf(aggregateId)).toEqual([1]);
+      expect(await snapshotOf(aggregateId)).toMatchObject({ version: 1, lastSeq: 1 });
+    });
+
     it("retries a transaction DynamoDB cancels for a TransactionConflict", async () => {
       // Prepare
       const aggregateId = newCart();

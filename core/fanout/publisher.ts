@@ -28,7 +28,7 @@ const KINESIS_MAX_BYTES = 5 * 1024 * 1024;
 const SNS_MAX_ENTRIES = 10;
 const SNS_MAX_BYTES = 256 * 1024;
 
-interface Encoded {
+export interface Encoded {
   readonly event: EventRecord;
   readonly body: string;
   readonly bytes: number;
@@ -38,7 +38,8 @@ interface Encoded {
 export const snsEntryId = (eventId: string, position: number): string =>
   `${position}-${eventId.replace(/[^A-Za-z0-9_-]/g, "_")}`.slice(0, 80);
 
-const toKinesis = (batch: readonly Encoded[]): PutRecordsRequestEntry[] =>
+/** One PutRecords entry per event, keyed by its stream: a stream's events share a shard, so they stay in order. */
+export const toKinesis = (batch: readonly Encoded[]): PutRecordsRequestEntry[] =>
   batch.map(({ event, body }) => ({ PartitionKey: event.streamId, Data: Buffer.from(body, "utf8") }));
 
 const toSns = (batch: readonly Encoded[]): PublishBatchRequestEntry[] =>
