@@ -263,7 +263,8 @@ export const kinesisConsumers = {
     retryAttempts: 10,
     maxBatchingWindowSeconds: 5,
     failureDestination: "archiver-failures",
-    tables: {},
+    // The archive index (which version of each stream is archived) lives in the projections table.
+    tables: { projections: "readwrite", events: "read" },
     uses: { kinesis: { allEvents: "read" }, buckets: { archive: "write" } },
   },
   "cart-summary": {

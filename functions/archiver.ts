@@ -1,5 +1,6 @@
-// Kinesis "all events" → archiver: each batch as one gzip JSON-lines object in S3.
+// Kinesis "all events" → archiver: each batch's events not archived yet as one gzip JSON-lines object in S3.
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { markArchived, toArchive } from "../core/fanout/archive-index.js";
 import { archive, type ArchiveBatch } from "../core/fanout/archiver.js";
 import type { EventRecord } from "../core/records.js";
 import { fanoutDepsFromEnv, logger, type FanoutDeps } from "./deps.js";
@@ -23,11 +24,15 @@ export const toArchiveBatch = (records: readonly KinesisStreamRecord[]): Archive
 };
 
 export const makeHandler =
-  (deps: Pick<FanoutDeps, "s3" | "names">) =>
+  (deps: Pick<FanoutDeps, "s3" | "names" | "store">) =>
   async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     if (event.Records.length === 0) return { batchItemFailures: [] };
     try {
-      await archive(deps.s3, deps.names.archiveBucket, toArchiveBatch(event.Records));
+      const batch = toArchiveBatch(event.Records);
+      // The object first, then the index: a retry in between finds the same events new and rewrites the same key.
+      const { events, reached } = await toArchive(deps.store, batch.events);
+      if (events.length > 0) await archive(deps.s3, deps.names.archiveBucket, { ...batch, events });
+      await markArchived(deps.store, reached);
       return { batchItemFailures: [] };
     } catch (error) {
       // All or nothing: the key depends only on the batch, so the retry rewrites the same object.

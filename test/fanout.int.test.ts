@@ -5,7 +5,10 @@ import { KinesisClient, PutRecordsCommand, type _Record, type PutRecordsResultEn
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { PublishBatchCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import { archiveKey, listArchive, readArchiveObject } from "../core/fanout/archiver.js";
 import type { EventRecord } from "../core/records.js";
 import { buckets, kinesisStreams, queues, topics } from "../core/topology.js";
@@ -14,11 +17,16 @@ import { makeHandler as makeArchiver, toArchiveBatch } from "../functions/archiv
 import { makeHandler as makePublisher } from "../functions/publisher.js";
 import { fauxqsClientConfig, s3ClientConfig, startFauxqs, type LocalFauxqs } from "../local/fauxqs.js";
 import { ensureKinesisStream, kinesisClientConfig, startKinesis, type LocalKinesis } from "../local/kinesis.js";
+import { localAwsConfig, startDynamo, type LocalDynamo } from "../local/dynamodb.js";
+import { createTables } from "../local/tables.js";
 import { cartEvents, eventRecord, eventsTableStreamEvent, fromGetRecords, interleave, kinesisRecord } from "./support/event-records.js";
 import { decode, readStream as readAll } from "./support/kinesis.js";
 
 let kinesisMock: LocalKinesis;
 let fauxqs: LocalFauxqs;
+let dynamo: LocalDynamo;
+/** The archive index and the log it fills gaps from. */
+let store: Store;
 let kinesis: KinesisClient;
 let sns: SNSClient;
 let sqs: SQSClient;
@@ -31,7 +39,10 @@ let subscriberQueueUrl: string;
 const subscriber = queues["cart-closed-subscriber"];
 
 beforeAll(async () => {
-  [kinesisMock, fauxqs] = await Promise.all([startKinesis(), startFauxqs()]);
+  [kinesisMock, fauxqs, dynamo] = await Promise.all([startKinesis(), startFauxqs(), startDynamo()]);
+  const dynamoClient = new DynamoDBClient(localAwsConfig(dynamo.endpoint));
+  store = { db: documentClient(dynamoClient), tables: prefixedTableNames("fanout-int-") };
+  await createTables(dynamoClient, store.tables);
   kinesis = new KinesisClient(kinesisClientConfig(kinesisMock.endpoint));
   sns = new SNSClient(fauxqsClientConfig(fauxqs.endpoint));
   sqs = new SQSClient(fauxqsClientConfig(fauxqs.endpoint));
@@ -52,8 +63,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of [kinesis, sns, sqs, s3]) client?.destroy();
-  await Promise.all([kinesisMock?.stop(), fauxqs?.stop()]);
+  for (const client of [kinesis, sns, sqs, s3, store?.db]) client?.destroy();
+  await Promise.all([kinesisMock?.stop(), fauxqs?.stop(), dynamo?.stop()]);
 });
 
 /** Every record of every shard of a stream, from the start. */
@@ -209,7 +220,7 @@ describe("archiver", () => {
   it("writes one object per batch under a key derived from the batch, and a redelivered batch rewrites the same key", async () => {
     // Prepare: each shard's records in batches of 5, as the event source mapping would hand them over
     expect(shards.flatMap((s) => s.records), "6 carts of 6 events on the source stream").toHaveLength(36);
-    const archiver = makeArchiver({ s3, names });
+    const archiver = makeArchiver({ s3, names, store });
     const batches = shards.flatMap(({ shardId, records }) =>
       Array.from({ length: Math.ceil(records.length / 5) }, (_, i) => fromGetRecords(shardId, records.slice(i * 5, i * 5 + 5))),
     );
@@ -235,16 +246,49 @@ describe("archiver", () => {
     for (const versions of perStream.values()) expect(versions).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it("archives an event once though Kinesis carries it twice, and fills a version that never came from the log", async () => {
+    // Prepare: a stream whose versions 1-2 are archived; then a re-publish of 2,
+    // 3 and 5 (4 lost on the way), as after a crash of the local stack.
+    const bucket = "archive-once";
+    fauxqs.server.createBucket(bucket);
+    const archiver = makeArchiver({ s3, store, names: { ...names, archiveBucket: bucket } });
+    const log = [1, 2, 3, 4, 5].map((version) => eventRecord({ streamId: "cart:once", version }));
+    for (const event of log) await store.db.send(new PutCommand({ TableName: store.tables.events, Item: event }));
+    const record = (event: EventRecord, seq: number) =>
+      kinesisRecord(JSON.stringify(event), { shardId: "shardId-000000000000", sequenceNumber: String(seq).padStart(20, "0"), arrivedAt: new Date(), partitionKey: event.streamId });
+    expect(await archiver({ Records: [record(log[0]!, 1), record(log[1]!, 2)] })).toEqual({ batchItemFailures: [] });
+
+    // Act
+    const again = await archiver({ Records: [record(log[1]!, 3), record(log[2]!, 4), record(log[4]!, 5)] });
+    const repeated = await archiver({ Records: [record(log[4]!, 6)] });
+
+    // Assess
+    expect([again, repeated]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    const { keys } = await listArchive(s3, bucket);
+    const archived = (await Promise.all(keys.map((k) => readArchiveObject(s3, bucket, k)))).flat();
+    expect(keys).toHaveLength(2);
+    expect(archived.map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it("fails the whole batch at its first record when the object cannot be written", async () => {
     // Prepare
-    const archiver = makeArchiver({ s3, names: { ...names, archiveBucket: "no-such-bucket" } });
-    const records = fromGetRecords(shards[0]!.shardId, shards[0]!.records.slice(0, 3));
+    const archiver = makeArchiver({ s3, store, names: { ...names, archiveBucket: "no-such-bucket" } });
+    const records = [1, 2, 3].map((version) =>
+      kinesisRecord(JSON.stringify(eventRecord({ streamId: "cart:unwritable", version })), {
+        shardId: "shardId-000000000000",
+        sequenceNumber: String(version).padStart(20, "0"),
+        arrivedAt: new Date(),
+        partitionKey: "cart:unwritable",
+      }),
+    );
 
     // Act
     const response = await archiver({ Records: records });
 
-    // Assess
+    // Assess: failed whole, and the index did not move, so the retry archives all three.
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[0]!.kinesis.sequenceNumber }] });
+    expect(await makeArchiver({ s3, store, names })({ Records: records })).toEqual({ batchItemFailures: [] });
+    expect((await readArchiveObject(s3, names.archiveBucket, archiveKey(toArchiveBatch(records)))).map((e) => e.version)).toEqual([1, 2, 3]);
   });
 });
 
@@ -268,7 +312,7 @@ describe("listArchive", () => {
 
   beforeAll(async () => {
     fauxqs.server.createBucket(bucket);
-    const archiver = makeArchiver({ s3, names: { ...names, archiveBucket: bucket } });
+    const archiver = makeArchiver({ s3, store, names: { ...names, archiveBucket: bucket } });
     // Written out of order, so the listing's order is the keys' and not the writes'.
     for (const w of [...written].reverse()) {
       const event = eventRecord({ streamId: `cart:list-${w.seq}`, version: 1 });

@@ -666,7 +666,7 @@ describe("permissions", () => {
   const tableWrites = (functionId: string) =>
     tableNames.flatMap((t) => writeActions.filter((a) => actionsOn(functionId, t).has(a)));
 
-  it("the archiver reads all events and may PutObject in the archive, and nothing else there or beyond", () => {
+  it("the archiver reads all events, may PutObject in the archive and write its index in the projections table, and nothing else there or beyond", () => {
     const fn = kinesisConsumerId("archiver");
     const archive = bucketId("archive");
     expect(grantedOn(fn, streamId("allEvents"))).toContain("kinesis:GetRecords");
@@ -674,7 +674,8 @@ describe("permissions", () => {
     expect(serviceActions(fn, "s3")).toEqual(["s3:PutObject"]);
     expect(serviceActions(fn, "sns")).toEqual([]);
     expect(serviceActions(fn, "kinesis").filter((a) => kinesisWrite.includes(a))).toEqual([]);
-    expect(tableWrites(fn)).toEqual([]);
+    expect(tableWrites(fn).every((action) => actionsOn(fn, "projections").has(action))).toBe(true);
+    for (const table of tableNames.filter((t) => t !== "projections")) expect(writeActions.filter((a) => actionsOn(fn, table).has(a)), table).toEqual([]);
   });
 
   const replay = routes.find((r) => `${r.method} ${r.path}` === "POST /admin/replay");
