@@ -34,3 +34,51 @@ export const dynamoCheckpoints = async (
     },
   };
 };
+
+export interface LaggingCheckpoints extends CheckpointStore {
+  /** Waits out the lag, then writes every checkpoint taken: for a clean stop, while the emulators still run. */
+  settle(): Promise<void>;
+}
+
+/**
+ * Checkpoints that reach `inner` only `lagMs` after they were taken, for the
+ * consumers that read from or write to an emulator that can lose its last
+ * moments in a crash (kinesis-local writes its state to disk every second, and
+ * numbers new records after a reload among the lost ones'). So a stored
+ * checkpoint never points past what the emulator kept: after a crash the
+ * consumer delivers the last `lagMs` again, which the consumers downstream
+ * de-duplicate, rather than skip what was lost.
+ */
+export const laggingCheckpoints = (inner: CheckpointStore, lagMs: number, onError: (error: unknown) => void = () => {}): LaggingCheckpoints => {
+  const pending = new Map<string, { checkpoint: Checkpoint; at: number }[]>();
+  let writing = Promise.resolve();
+  // One write at a time, in order; a failed one keeps its entries for the next.
+  const write = (olderThan: number) =>
+    (writing = writing
+      .then(async () => {
+        for (const [shardId, queue] of pending) {
+          const due = queue.filter((entry) => entry.at <= olderThan);
+          if (due.length === 0) continue;
+          await inner.set(shardId, due.at(-1)!.checkpoint);
+          queue.splice(0, due.length);
+        }
+      })
+      .catch(onError));
+  const timer = setInterval(() => void write(Date.now() - lagMs), Math.max(50, lagMs / 4));
+  timer.unref();
+  return {
+    async get(shardId) {
+      return pending.get(shardId)?.at(-1)?.checkpoint ?? inner.get(shardId);
+    },
+    async set(shardId, checkpoint) {
+      pending.set(shardId, [...(pending.get(shardId) ?? []), { checkpoint, at: Date.now() }]);
+    },
+    async settle() {
+      clearInterval(timer);
+      const newest = Math.max(0, ...[...pending.values()].flatMap((queue) => queue.map((entry) => entry.at)));
+      const wait = newest + lagMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await write(Number.POSITIVE_INFINITY);
+    },
+  };
+};

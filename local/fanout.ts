@@ -9,13 +9,15 @@ import { buckets, kinesisStreams, queues, topics, type QueueName, type QueueSpec
 import type { FanoutNames } from "../functions/deps.js";
 import { fauxqsClientConfig, s3ClientConfig, startFauxqs } from "./fauxqs.js";
 import { ensureKinesisStream, kinesisClientConfig, startKinesis } from "./kinesis.js";
+import { restoreObjects, restoreQueues, snapshotQueues, writeObjectsThrough, type QueueSnapshots } from "./persistence.js";
+import { join } from "node:path";
 
 export interface LocalFanout {
   readonly endpoints: { readonly kinesis: string; readonly sqs: string; readonly sns: string; readonly s3: string };
   readonly clients: { readonly kinesis: KinesisClient; readonly s3: S3Client; readonly sns: SNSClient; readonly sqs: SQSClient };
   readonly names: FanoutNames;
   readonly allEventsStreamArn: string;
-  /** The stream's creation time: kinesis-mock keeps no state across restarts, so checkpoints are scoped to it. */
+  /** The stream's creation time: a checkpoint on it means nothing for a stream made anew (kinesis-local lost its state), so checkpoints are scoped to it. */
   readonly allEventsCreatedAt: number;
   readonly queueArns: Readonly<Record<QueueName, string>>;
   readonly pids: readonly number[];
@@ -33,8 +35,13 @@ const queueAttributes = (spec: QueueSpec, arns: Partial<Record<string, string>>)
     : {}),
 });
 
-export const startFanout = async (prefix: string): Promise<LocalFanout> => {
-  const kinesisMock = await startKinesis();
+/**
+ * With `dataDir`, kinesis-local keeps its state under `<dataDir>/kinesis`, the
+ * archive is written through to `<dataDir>/s3` and the queues to
+ * `<dataDir>/sqs.json` (see persistence.ts); without, everything is in memory.
+ */
+export const startFanout = async (prefix: string, dataDir?: string): Promise<LocalFanout> => {
+  const kinesisMock = await startKinesis({ dataDir: dataDir && join(dataDir, "kinesis") });
   const fauxqs = await startFauxqs().catch(async (error) => {
     await kinesisMock.stop();
     throw error;
@@ -45,7 +52,9 @@ export const startFanout = async (prefix: string): Promise<LocalFanout> => {
     sns: new SNSClient(fauxqsClientConfig(fauxqs.endpoint)),
     sqs: new SQSClient(fauxqsClientConfig(fauxqs.endpoint)),
   };
+  let snapshots: QueueSnapshots | undefined;
   const stop = async () => {
+    snapshots?.stop();
     for (const client of Object.values(clients)) client.destroy();
     await Promise.all([kinesisMock.stop(), fauxqs.stop()]);
   };
@@ -56,6 +65,10 @@ export const startFanout = async (prefix: string): Promise<LocalFanout> => {
 
     const bucket = `${prefix}${buckets.archive.name}`;
     await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    if (dataDir) {
+      await restoreObjects(clients.s3, join(dataDir, "s3"), bucket);
+      writeObjectsThrough(clients.s3, join(dataDir, "s3"));
+    }
     const { TopicArn } = await clients.sns.send(new CreateTopicCommand({ Name: `${prefix}${topics.events.name}` }));
 
     // Dead-letter queues first: the queues that use them name them by ARN.
@@ -78,6 +91,12 @@ export const startFanout = async (prefix: string): Promise<LocalFanout> => {
             Attributes: { FilterPolicy: JSON.stringify(spec.subscription.filterPolicy), RawMessageDelivery: "true" },
           }),
         );
+    }
+    if (dataDir) {
+      const file = join(dataDir, "sqs.json");
+      const byName = new Map(Object.entries(queueUrls).map(([name, url]) => [`${prefix}${queues[name as QueueName].name}`, url]));
+      await restoreQueues(clients.sqs, file, (name) => byName.get(name));
+      snapshots = snapshotQueues(fauxqs.server, file, [...byName.keys()]);
     }
     return {
       endpoints: { kinesis: kinesisMock.endpoint, sqs: fauxqs.endpoint, sns: fauxqs.endpoint, s3: fauxqs.endpoint },

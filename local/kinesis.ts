@@ -4,7 +4,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import getPort from "get-port";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { own } from "./child.js";
 
@@ -22,8 +22,15 @@ export const kinesisClientConfig = (endpoint: string) => ({
   requestHandler: new NodeHttpHandler(),
 });
 
-/** Starts kinesis-mock on a free port (or `port`) and resolves once it answers. Its state lives in memory. */
-export const startKinesis = async ({ port }: { port?: number } = {}): Promise<LocalKinesis> => {
+/** How often kinesis-mock writes its state to disk when it keeps one: what a crash can lose. */
+export const KINESIS_PERSIST_INTERVAL_MS = 1000;
+
+/**
+ * Starts kinesis-mock on a free port (or `port`) and resolves once it answers.
+ * With `dataDir` it loads its state from there and writes it back every
+ * KINESIS_PERSIST_INTERVAL_MS; without, its state lives in memory.
+ */
+export const startKinesis = async ({ port, dataDir }: { port?: number; dataDir?: string } = {}): Promise<LocalKinesis> => {
   const main = createRequire(import.meta.url).resolve("kinesis-local/main.js");
   const plain = port ?? (await getPort());
   const tls = await getPort({ exclude: [plain] });
@@ -34,6 +41,9 @@ export const startKinesis = async ({ port }: { port?: number } = {}): Promise<Lo
       KINESIS_MOCK_TLS_PORT: String(tls),
       KINESIS_MOCK_CERT_PATH: join(dirname(main), "server.json"),
       LOG_LEVEL: "ERROR",
+      ...(dataDir
+        ? { SHOULD_PERSIST_DATA: "true", LOAD_DATA_IF_EXISTS: "true", PERSIST_PATH: resolve(dataDir), PERSIST_INTERVAL: `${KINESIS_PERSIST_INTERVAL_MS}ms` }
+        : { SHOULD_PERSIST_DATA: "false", LOAD_DATA_IF_EXISTS: "false" }),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

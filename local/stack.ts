@@ -9,11 +9,12 @@ import { kinesisConsumers, queueConsumers, streamConsumers, type ShardConsumerSp
 import type { FanoutDeps } from "../functions/deps.js";
 import { handler as fallback } from "../functions/fallback.js";
 import { mkdirSync } from "node:fs";
-import { dynamoCheckpoints } from "./checkpoints.js";
+import { dynamoCheckpoints, laggingCheckpoints, type CheckpointStore, type LaggingCheckpoints } from "./checkpoints.js";
 import { lockDataFolder } from "./data-lock.js";
 import { localAwsConfig, startDynamo } from "./dynamodb.js";
 import { dynamoFailureDestination, type FailureDestination } from "./failures.js";
 import { startFanout } from "./fanout.js";
+import { KINESIS_PERSIST_INTERVAL_MS } from "./kinesis.js";
 import { httpHandlers, kinesisHandlers, queueHandlers, streamHandlers } from "./handlers.js";
 import { kinesisSource } from "./kinesis-source.js";
 import { startSqsPoller } from "./sqs-poller.js";
@@ -66,6 +67,9 @@ export interface LocalStack {
 
 export const TABLE_PREFIX = "ordinal-";
 
+/** How far the fan-out's checkpoints stay behind: past two of kinesis-local's writes to disk and the queues' snapshot. */
+const CHECKPOINT_LAG_MS = 3 * KINESIS_PERSIST_INTERVAL_MS;
+
 export const startStack = async (options: StackOptions): Promise<LocalStack> => {
   const log = options.log ?? (() => {});
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
@@ -91,7 +95,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const streamArns = await createTables(client, store.tables);
     // Before anything else writes: the stream consumers' checkpoints are judged against it.
     const firstOfRun = await firstSequenceOfRun(client, streams, `${TABLE_PREFIX}runs`);
-    const fanout = await startFanout(TABLE_PREFIX);
+    const fanout = await startFanout(TABLE_PREFIX, options.dataDir);
     stops.push(() => fanout.stop());
     const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
     const redrivers = new Map<string, () => Promise<{ redriven: number; remaining: number }>>();
@@ -118,20 +122,31 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
      * DynamoDB Local, which keeps them across restarts (fauxqs keeps nothing);
      * on AWS they are in each consumer's SQS failure queue.
      */
+    const settling: LaggingCheckpoints[] = [];
     const shardConsumer = async <R>(
       name: string,
       consumer: ShardConsumerSpec,
       source: ShardSource<R>,
       handler: BatchHandler<R>,
-      checkpointKey = name,
     ): Promise<FailureDestination<R>> => {
       const parked = await dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination, source.sequenceOf);
       redrivers.set(consumer.failureDestination, () => redriveParked(parked, handler));
+      // A consumer that reads or writes Kinesis (or SNS, whose queues fauxqs keeps a second behind) has
+      // checkpoints that mean something only for the stream they were taken with, and that lag behind what
+      // the emulators may lose in a crash; a stream made anew (its state lost) starts them afresh.
+      const onFanout = Boolean(consumer.uses?.kinesis || consumer.uses?.topics);
+      const stored = await dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, onFanout ? `${name}@${fanout.allEventsCreatedAt}` : name);
+      let checkpoints: CheckpointStore = stored;
+      if (onFanout && options.dataDir !== undefined) {
+        const lagging = laggingCheckpoints(stored, CHECKPOINT_LAG_MS, (error) => log("writing a checkpoint failed; retrying", { consumer: name, error: String(error) }));
+        settling.push(lagging);
+        checkpoints = lagging;
+      }
       pollers.push(
         startShardPoller({
           consumer: name,
           source,
-          checkpoints: await dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, checkpointKey),
+          checkpoints,
           handler,
           batchSize: consumer.batchSize,
           retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
@@ -155,8 +170,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       const make = kinesisHandlers[consumer.handler];
       if (!make) throw new Error(`no local handler for ${consumer.handler}`);
       const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, make(deps)) : make(deps);
-      // kinesis-mock starts empty every time: a checkpoint only means something for the stream it was taken on.
-      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, handler, `${name}@${fanout.allEventsCreatedAt}`);
+      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, handler);
     }
     for (const [name, consumer] of Object.entries(queueConsumers)) {
       const make = queueHandlers[consumer.handler];
@@ -176,6 +190,8 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     }
     stops.push(async () => {
       await Promise.all(pollers.map((p) => p.stop()));
+      // The emulators still run: once they have written what the last batches sent, the checkpoints can follow.
+      await Promise.all(settling.map((c) => c.settle()));
     });
 
     const gateway = await startGateway(deps, options.port, { jwt: options.jwt, principals: options.principals ?? [localPrincipal] });
