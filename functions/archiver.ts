@@ -1,7 +1,7 @@
 // Kinesis "all events" → archiver: each batch's events not archived yet as one gzip JSON-lines object in S3.
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import { markArchived, toArchive } from "../core/fanout/archive-index.js";
-import { archive, type ArchiveBatch } from "../core/fanout/archiver.js";
+import { archiveOnce, type ToArchive } from "../core/fanout/archive-index.js";
+import type { ArchiveBatch } from "../core/fanout/archiver.js";
 import type { EventRecord } from "../core/records.js";
 import { fanoutDepsFromEnv, logger, type FanoutDeps } from "./deps.js";
 import { lazy } from "./http.js";
@@ -28,14 +28,13 @@ export const makeHandler =
   async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     if (event.Records.length === 0) return { batchItemFailures: [] };
     try {
-      const batch = toArchiveBatch(event.Records);
-      // The object first, then the index: a retry in between finds the same events new and rewrites the same key.
-      const { events, reached } = await toArchive(deps.store, batch.events);
-      if (events.length > 0) await archive(deps.s3, deps.names.archiveBucket, { ...batch, events });
-      await markArchived(deps.store, reached);
+      const { shardId, events } = toArchiveBatch(event.Records);
+      // The object is keyed by the record of its first new event, so no two objects share a key.
+      const batchOf = (found: ToArchive) => ({ ...toArchiveBatch(event.Records.slice(found.first)), events: found.events });
+      await archiveOnce(deps.store, deps.s3, deps.names.archiveBucket, batchOf, events, shardId);
       return { batchItemFailures: [] };
     } catch (error) {
-      // All or nothing: the key depends only on the batch, so the retry rewrites the same object.
+      // All or nothing: a retry finds the index (and any pending marker) as this attempt left it.
       const first = event.Records[0]!.kinesis.sequenceNumber;
       logger.error("archiving failed; the whole batch is retried", { sequenceNumber: first, error: error as Error });
       return { batchItemFailures: [{ itemIdentifier: first }] };

@@ -4,6 +4,7 @@
 // with the event log itself. Then the read models are rebuilt from the archive
 // and must come out identical, and records delivered a second time by hand
 // must change nothing.
+import { ARCHIVE_INDEX } from "../core/fanout/archive-index.js";
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import {
@@ -200,9 +201,11 @@ const readModels = async () => {
   return { summaries, open: open.body };
 };
 
-/** The projections table's items; `revision` only counts writes, so a rebuild may differ in it alone. */
+/** The read models' items (the archive's index shares their table); `revision` only counts writes, so a rebuild may differ in it alone. */
 const projectionItems = async ({ withRevision }: { withRevision: boolean }) =>
-  (await tables.scan("projections")).map(({ revision, ...item }) => (withRevision ? { ...item, revision } : item));
+  (await tables.scan("projections"))
+    .filter((item) => item.projection !== ARCHIVE_INDEX)
+    .map(({ revision, ...item }) => (withRevision ? { ...item, revision } : item));
 
 const queueDepth = async (queue: string) => {
   const { Attributes = {} } = await sqs.send(

@@ -19,6 +19,7 @@ import { fauxqsClientConfig, s3ClientConfig, startFauxqs, type LocalFauxqs } fro
 import { ensureKinesisStream, kinesisClientConfig, startKinesis, type LocalKinesis } from "../local/kinesis.js";
 import { localAwsConfig, startDynamo, type LocalDynamo } from "../local/dynamodb.js";
 import { createTables } from "../local/tables.js";
+import { interceptedStore } from "./support/intercepted-store.js";
 import { cartEvents, eventRecord, eventsTableStreamEvent, fromGetRecords, interleave, kinesisRecord } from "./support/event-records.js";
 import { decode, readStream as readAll } from "./support/kinesis.js";
 
@@ -270,13 +271,40 @@ describe("archiver", () => {
     expect(archived.map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("finishes a batch that died between its object and the index, so the same events on other records are not archived again", async () => {
+    // Prepare: the first delivery writes its object, then fails to move the index (as a crash would stop it).
+    const bucket = "archive-pending";
+    fauxqs.server.createBucket(bucket);
+    const log = [1, 2, 3].map((version) => eventRecord({ streamId: "cart:pending", version }));
+    for (const event of log) await store.db.send(new PutCommand({ TableName: store.tables.events, Item: event }));
+    const record = (event: EventRecord, seq: number) =>
+      kinesisRecord(JSON.stringify(event), { shardId: "shardId-000000000001", sequenceNumber: String(seq).padStart(20, "0"), arrivedAt: new Date(), partitionKey: event.streamId });
+    const dying = interceptedStore(dynamo.endpoint, store.tables, (sent) => {
+      if (sent.name === "UpdateItemCommand") throw new Error("the process died here");
+    });
+    const first = await makeArchiver({ s3, store: dying.store, names: { ...names, archiveBucket: bucket } })({ Records: log.slice(0, 2).map((e, i) => record(e, i + 1)) });
+    dying.destroy();
+
+    // Act: the same events again, on new records (a re-publish), and the next one.
+    const after = await makeArchiver({ s3, store, names: { ...names, archiveBucket: bucket } })({ Records: log.map((e, i) => record(e, 10 + i)) });
+
+    // Assess
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(after).toEqual({ batchItemFailures: [] });
+    const { keys } = await listArchive(s3, bucket);
+    const archived = (await Promise.all(keys.map((k) => readArchiveObject(s3, bucket, k)))).flat();
+    expect(archived.map((e) => e.version).sort()).toEqual([1, 2, 3]);
+  });
+
   it("fails the whole batch at its first record when the object cannot be written", async () => {
     // Prepare
     const archiver = makeArchiver({ s3, store, names: { ...names, archiveBucket: "no-such-bucket" } });
-    const records = [1, 2, 3].map((version) =>
-      kinesisRecord(JSON.stringify(eventRecord({ streamId: "cart:unwritable", version })), {
+    const log = [1, 2, 3].map((version) => eventRecord({ streamId: "cart:unwritable", version }));
+    for (const event of log) await store.db.send(new PutCommand({ TableName: store.tables.events, Item: event }));
+    const records = log.map((event, i) =>
+      kinesisRecord(JSON.stringify(event), {
         shardId: "shardId-000000000000",
-        sequenceNumber: String(version).padStart(20, "0"),
+        sequenceNumber: String(i + 1).padStart(20, "0"),
         arrivedAt: new Date(),
         partitionKey: "cart:unwritable",
       }),
@@ -285,7 +313,7 @@ describe("archiver", () => {
     // Act
     const response = await archiver({ Records: records });
 
-    // Assess: failed whole, and the index did not move, so the retry archives all three.
+    // Assess: failed whole, and the retry archives all three, once.
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[0]!.kinesis.sequenceNumber }] });
     expect(await makeArchiver({ s3, store, names })({ Records: records })).toEqual({ batchItemFailures: [] });
     expect((await readArchiveObject(s3, names.archiveBucket, archiveKey(toArchiveBatch(records)))).map((e) => e.version)).toEqual([1, 2, 3]);

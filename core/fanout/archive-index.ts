@@ -3,7 +3,16 @@
 // archive keeps, per stream, the last version archived: an item of the
 // projections table under the name "archive". A batch archives only what is
 // past it, and a gap (an event whose predecessor never came) is filled from the log.
-import { BatchGetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+//
+// An object and the index cannot change together, so each shard has a pending
+// marker: written before the object, naming it and the versions it holds, and
+// deleted once the index has them. A batch that finds a marker (the last one
+// died between the two) first writes that object again from the log and moves
+// the index, so the events are neither lost nor archived a second time under
+// another key by a batch made of other records.
+import type { S3Client } from "@aws-sdk/client-s3";
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { archive, type ArchiveBatch } from "./archiver.js";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { Store } from "../dynamo.js";
 import { readLog } from "../events.js";
@@ -26,26 +35,82 @@ export const archivedVersions = async (store: Store, streamIds: readonly string[
   return found;
 };
 
-/** The batch's events not yet archived, each stream's in version order with no gap, and the version each stream reaches. */
-export const toArchive = async (store: Store, events: readonly EventRecord[]): Promise<{ events: EventRecord[]; reached: Map<string, number> }> => {
+export interface ToArchive {
+  /** Not yet archived, each stream's in version order with no gap. */
+  readonly events: EventRecord[];
+  /** Per stream, the first and last version of `events`. */
+  readonly ranges: Map<string, [number, number]>;
+  /** Position in the batch of the first event that is (or brought a gap filler) into `events`. */
+  readonly first: number;
+}
+
+/** The batch's events not yet archived, with what fills their gaps. */
+export const toArchive = async (store: Store, events: readonly EventRecord[]): Promise<ToArchive> => {
   const archived = await archivedVersions(store, [...new Set(events.map((e) => e.streamId))]);
   const reached = new Map(archived);
+  const ranges = new Map<string, [number, number]>();
   const kept: EventRecord[] = [];
-  for (const event of events) {
+  let first = -1;
+  for (const [position, event] of events.entries()) {
     const last = reached.get(event.streamId) ?? 0;
     if (event.version <= last) continue;
     if (event.version > last + 1) kept.push(...(await readLog(store, event.streamId, { after: last, upTo: event.version - 1 })));
     kept.push(event);
+    if (first < 0) first = position;
     reached.set(event.streamId, event.version);
+    ranges.set(event.streamId, [ranges.get(event.streamId)?.[0] ?? last + 1, event.version]);
   }
-  for (const [streamId, version] of archived) if (reached.get(streamId) === version) reached.delete(streamId);
-  return { events: kept, reached };
+  return { events: kept, ranges, first };
 };
 
-/** Moves each stream's index to the version its archived object reached; never backwards. */
-export const markArchived = async (store: Store, reached: ReadonlyMap<string, number>): Promise<void> => {
+const pendingKey = (shardId: string) => ({ projection: ARCHIVE_INDEX, key: `pending#${shardId}` });
+
+interface Pending {
+  readonly batch: Omit<ArchiveBatch, "events" | "arrivedAt"> & { readonly arrivedAt: number };
+  readonly ranges: Record<string, [number, number]>;
+}
+
+/**
+ * Archives the events of `batch` (one shard's, in its order) that are not in
+ * the archive yet, each once. `batch.firstSequenceNumber` and `arrivedAt`
+ * must be those of the record at `toArchive`'s `first`: the object's key.
+ */
+export const archiveOnce = async (
+  store: Store,
+  s3: S3Client,
+  bucket: string,
+  batchOf: (found: ToArchive) => ArchiveBatch,
+  events: readonly EventRecord[],
+  shardId: string,
+): Promise<number> => {
+  await finishPending(store, s3, bucket, shardId);
+  const found = await toArchive(store, events);
+  if (found.events.length === 0) return 0;
+  const batch = batchOf(found);
+  const { events: _, arrivedAt, ...rest } = batch;
+  const pending: Pending = { batch: { ...rest, arrivedAt: arrivedAt.getTime() }, ranges: Object.fromEntries(found.ranges) };
+  await store.db.send(new PutCommand({ TableName: store.tables.projections, Item: { ...pendingKey(shardId), ...pending } }));
+  await archive(s3, bucket, batch);
+  await markArchived(store, found.ranges);
+  await store.db.send(new DeleteCommand({ TableName: store.tables.projections, Key: pendingKey(shardId) }));
+  return found.events.length;
+};
+
+/** A marker left by a batch that did not finish: its object is written again, from the log, and the index moved. */
+const finishPending = async (store: Store, s3: S3Client, bucket: string, shardId: string) => {
+  const { Item } = await store.db.send(new GetCommand({ TableName: store.tables.projections, Key: pendingKey(shardId), ConsistentRead: true }));
+  if (!Item) return;
+  const { batch, ranges } = Item as unknown as Pending;
+  const logs = await Promise.all(Object.entries(ranges).map(([streamId, [from, to]]) => readLog(store, streamId, { after: from - 1, upTo: to })));
+  await archive(s3, bucket, { ...batch, arrivedAt: new Date(batch.arrivedAt), events: logs.flat() });
+  await markArchived(store, new Map(Object.entries(ranges)));
+  await store.db.send(new DeleteCommand({ TableName: store.tables.projections, Key: pendingKey(shardId) }));
+};
+
+/** Moves each stream's index to the last version its archived object holds; never backwards. */
+const markArchived = async (store: Store, ranges: ReadonlyMap<string, readonly [number, number]>): Promise<void> => {
   await Promise.all(
-    [...reached].map(async ([streamId, version]) => {
+    [...ranges].map(async ([streamId, [, version]]) => {
       try {
         await store.db.send(
           new UpdateCommand({
