@@ -108,7 +108,7 @@ describe("a local stack killed with SIGKILL under load, and started again", () =
     const readModels = async () =>
       (await tables.scan("projections")).filter((item) => item.projection !== ARCHIVE_INDEX).map(({ revision, ...item }) => item);
     const live = await readModels();
-    expect(live.length).toBe(2 * CARTS - CARTS / 2); // cart-summary for every cart, open-carts for the open ones
+    expect(live.filter((item) => item.projection === "cart-summary")).toHaveLength(CARTS);
 
     // Act: rebuild both read models from the archive.
     for (const handler of ["cart-summary", "open-carts"]) {
