@@ -45,12 +45,41 @@ export interface StackOptions {
     name: string,
     handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>,
   ) => (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+  /**
+   * Sees every call the stack's clients make, before it is sent and after it
+   * succeeded; throwing fails the call there (tests that inject faults at a
+   * step, e.g. after a transaction committed).
+   */
+  readonly intercept?: (call: InterceptedCall) => void | Promise<void>;
   /** Wraps Kinesis consumers (tests that inject failures). */
   readonly wrapKinesisHandler?: (
     name: string,
     handler: (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>,
   ) => (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 }
+
+export interface InterceptedCall {
+  readonly client: "dynamodb" | "kinesis" | "s3" | "sns" | "sqs";
+  /** The SDK command's name, e.g. `TransactWriteItemsCommand`, `PublishBatchCommand`. */
+  readonly name: string;
+  readonly input: Record<string, any>;
+  readonly phase: "before" | "after";
+}
+
+type MiddlewareClient = { middlewareStack: { add(middleware: any, options: { step: "initialize"; name: string }): void } };
+
+const interceptCalls = (client: MiddlewareClient, name: InterceptedCall["client"], intercept: NonNullable<StackOptions["intercept"]>) =>
+  client.middlewareStack.add(
+    (next: (args: { input: Record<string, any> }) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: { input: Record<string, any> }) => {
+        const call = { client: name, name: context.commandName ?? "", input: args.input };
+        await intercept({ ...call, phase: "before" });
+        const result = await next(args);
+        await intercept({ ...call, phase: "after" });
+        return result;
+      },
+    { step: "initialize", name: "ordinalIntercept" },
+  );
 
 export interface LocalStack {
   readonly url: string;
@@ -97,6 +126,10 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const firstOfRun = await firstSequenceOfRun(client, streams, `${TABLE_PREFIX}runs`);
     const fanout = await startFanout(TABLE_PREFIX, options.dataDir);
     stops.push(() => fanout.stop());
+    if (options.intercept) {
+      interceptCalls(db as unknown as MiddlewareClient, "dynamodb", options.intercept);
+      for (const [name, fanoutClient] of Object.entries(fanout.clients)) interceptCalls(fanoutClient, name as InterceptedCall["client"], options.intercept);
+    }
     const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
     const redrivers = new Map<string, () => Promise<{ redriven: number; remaining: number }>>();
     const deps: FanoutDeps = {
