@@ -8,7 +8,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ARCHIVE_INDEX } from "../core/fanout/archive-index.js";
+import { queues, type QueueName } from "../core/topology.js";
+import { fauxqsClientConfig } from "../local/fauxqs.js";
+import { TABLE_PREFIX } from "../local/stack.js";
 import { apiAt, cartCommand, type Api, type CommandBody } from "./support/api.js";
 import { checkHistory, type Acknowledged } from "./support/history.js";
 import { descendantsOf, expectCleanStop, isAlive, startChildStack, type ChildStack } from "./support/local-stack.js";
@@ -39,6 +43,22 @@ const cartScript = (n: number): CommandBody[] => {
     cartCommand("AddItem", cartId, `${cartId}-add-2`, { sku: `SKU-${n}`, quantity: 1, unitPrice: 1000 + n }, { user }),
     ...(n % 2 === 0 ? [cartCommand("CloseCart", cartId, `${cartId}-close`, undefined, { user })] : [cartCommand("RemoveItem", cartId, `${cartId}-remove`, { sku: "SKU-1" }, { user })]),
   ];
+};
+
+/** The bodies of every message in a queue of the stack, each received once and left to come back. */
+const queuedMessages = async (endpoint: string, queue: QueueName): Promise<string[]> => {
+  const sqs = new SQSClient(fauxqsClientConfig(endpoint));
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: `${TABLE_PREFIX}${queues[queue].name}` }));
+    const bodies: string[] = [];
+    for (;;) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 0 }));
+      if (Messages.length === 0) return bodies;
+      bodies.push(...Messages.map((m) => m.Body!));
+    }
+  } finally {
+    sqs.destroy();
+  }
 };
 
 /** SIGKILL of the stack and of every process under it at once, as a power cut does it. */
@@ -104,6 +124,10 @@ describe("a local stack killed with SIGKILL under load, and started again", () =
       { timeoutMs: 90_000, everyMs: 1000 },
     ).catch(async () => checkHistory(endpoints, acknowledged));
     expect(problems).toEqual([]);
+    // The SNS subscriber's queue (no consumer reads it here) holds every CartClosed, at least once.
+    const closed = (await tablesAt(endpoints.dynamodb).scan("events")).filter((e) => e.type === "CartClosed").map((e) => e.eventId);
+    expect(closed).toHaveLength(CARTS / 2);
+    expect([...new Set((await queuedMessages(endpoints.sqs, "cart-closed-subscriber")).map((m) => JSON.parse(m).eventId))].sort()).toEqual(closed.sort());
     const tables = tablesAt(endpoints.dynamodb);
     const readModels = async () =>
       (await tables.scan("projections")).filter((item) => item.projection !== ARCHIVE_INDEX).map(({ revision, ...item }) => item);
