@@ -132,6 +132,25 @@ describe("POST /command on AWS", () => {
     expect(answer.body.issues.map((issue: { field: string }) => issue.field)).toEqual(["user", "roles"]);
   });
 
+  it("appends the command as the token's caller, with the token's roles, and never as anyone the body could name", async () => {
+    // Prepare: a store that records what the route would write (the write itself is tested against DynamoDB Local).
+    const written: Record<string, any>[] = [];
+    const recording = {
+      db: { send: async (command: { input: Record<string, any> }) => (written.push(command.input), { Attributes: { seq: 1 } }) },
+      tables: { commands: "commands" },
+    } as unknown as Store;
+    const writer = makeCommandRoute({ store: recording, microservices, clock: () => 0, endpoints: {}, identityFromBody: false });
+    const event = withAuthorizer(httpEvent({ method: "POST", path: "/command", body }), { jwt: { claims: { sub: "alice", roles: "[admin]" }, scopes: null } });
+
+    // Act
+    const answer = answerOf(await writer(event));
+
+    // Assess
+    expect(answer.status).toBe(202);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.ExpressionAttributeValues).toMatchObject({ ":user": "alice", ":roles": ["admin"] });
+  });
+
   it("answers 403 to a shopper's inventory command", async () => {
     // Act
     const event = withAuthorizer(
