@@ -5,7 +5,8 @@
 // last second of sends (the publisher's checkpoints lag further behind, so an
 // SNS delivery lost that way is published again; see laggingCheckpoints).
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from "@aws-sdk/client-sqs";
+import type { MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
+import { sendMessages } from "../core/sqs.js";
 import type { FauxqsServer } from "fauxqs";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -129,23 +130,17 @@ export const restoreQueues = async (sqs: SQSClient, file: string, urlOf: (name: 
   for (const [name, messages] of Object.entries(queues)) {
     const url = urlOf(name);
     if (!url) continue;
-    for (let i = 0; i < messages.length; i += 10) {
-      const batch = messages.slice(i, i + 10);
-      const { Failed = [] } = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: url,
-          Entries: batch.map((m, j) => ({
-            Id: String(j),
-            MessageBody: m.body,
-            MessageAttributes: Object.keys(m.attributes).length > 0 ? attributesOf(m) : undefined,
-            MessageGroupId: m.groupId,
-            MessageDeduplicationId: m.deduplicationId,
-          })),
-        }),
-      );
-      if (Failed.length > 0) throw new Error(`restoring ${name}: ${Failed.length} messages refused (${Failed.map((f) => f.Code).join(", ")})`);
-      restored += batch.length;
-    }
+    await sendMessages(
+      sqs,
+      url,
+      messages.map((m) => ({
+        body: m.body,
+        attributes: Object.keys(m.attributes).length > 0 ? attributesOf(m) : undefined,
+        groupId: m.groupId,
+        deduplicationId: m.deduplicationId,
+      })),
+    );
+    restored += messages.length;
   }
   return restored;
 };
