@@ -9,7 +9,7 @@ import { buckets, kinesisStreams, queues, topics, type QueueName, type QueueSpec
 import type { FanoutNames } from "../functions/deps.js";
 import { fauxqsClientConfig, s3ClientConfig, startFauxqs } from "./fauxqs.js";
 import { ensureKinesisStream, kinesisClientConfig, startKinesis } from "./kinesis.js";
-import { restoreObjects, restoreQueues, snapshotQueues, writeObjectsThrough, type QueueSnapshots } from "./persistence.js";
+import { restoreObjects, restoreQueues, saveAfterSends, snapshotQueues, writeObjectsThrough, type QueueSnapshots } from "./persistence.js";
 import { join } from "node:path";
 
 export interface LocalFanout {
@@ -97,6 +97,7 @@ export const startFanout = async (prefix: string, dataDir?: string): Promise<Loc
       const byName = new Map(Object.entries(queueUrls).map(([name, url]) => [`${prefix}${queues[name as QueueName].name}`, url]));
       await restoreQueues(clients.sqs, file, (name) => byName.get(name));
       snapshots = snapshotQueues(fauxqs.server, file, [...byName.keys()]);
+      saveAfterSends(clients.sqs, snapshots);
     }
     return {
       endpoints: { kinesis: kinesisMock.endpoint, sqs: fauxqs.endpoint, sns: fauxqs.endpoint, s3: fauxqs.endpoint },

@@ -1,9 +1,10 @@
 // What keeps fauxqs's S3 and SQS across restarts (it keeps everything in
 // memory, by design): the archive is written through to disk before the
 // archiver's PutObject returns, so an archived batch is never lost; the queues
-// are written to disk every second and at a stop, so a crash loses at most the
-// last second of sends (the publisher's checkpoints lag further behind, so an
-// SNS delivery lost that way is published again; see laggingCheckpoints).
+// are written to disk after every send through the stack's SQS client (replay,
+// redrive), every second and at a stop. What SNS delivers into a queue is only
+// in the next second's write, and the publisher's checkpoints lag further
+// behind, so a delivery a crash loses is published again (laggingCheckpoints).
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
 import { sendMessages } from "../core/sqs.js";
@@ -120,6 +121,21 @@ const attributesOf = (m: StoredMessage): Record<string, MessageAttributeValue> =
       name,
       { DataType, StringValue, ...(BinaryValue === undefined ? {} : { BinaryValue: Buffer.from(BinaryValue, "base64") }) },
     ]),
+  );
+
+/**
+ * Writes the queues to disk after each send through `sqs` succeeds, before the
+ * sender hears of it: a replay page or a redrive acknowledged is on disk. Each
+ * write holds every queue's messages, so it costs what the queues hold.
+ */
+export const saveAfterSends = (sqs: SQSClient, snapshots: QueueSnapshots) =>
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === "SendMessageCommand" || context.commandName === "SendMessageBatchCommand") snapshots.save();
+      return result;
+    },
+    { step: "initialize", name: "ordinalSaveAfterSends" },
   );
 
 /** Sends back the messages `file` kept, to the queues of the same names; answers how many. */
