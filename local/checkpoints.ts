@@ -71,6 +71,12 @@ export const laggingCheckpoints = (inner: CheckpointStore, lagMs: number, onErro
       return pending.get(shardId)?.at(-1)?.checkpoint ?? inner.get(shardId);
     },
     async set(shardId, checkpoint) {
+      // A checkpoint with no position (one forgotten) cannot point past lost data: it goes through at once.
+      if (checkpoint.sequenceNumber === undefined && !checkpoint.done) {
+        pending.delete(shardId);
+        await writing;
+        return inner.set(shardId, checkpoint);
+      }
       pending.set(shardId, [...(pending.get(shardId) ?? []), { checkpoint, at: Date.now() }]);
     },
     async settle() {
