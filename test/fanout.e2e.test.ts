@@ -5,6 +5,7 @@
 // and must come out identical, and records delivered a second time by hand
 // must change nothing.
 import { ARCHIVE_INDEX } from "../core/fanout/archive-index.js";
+import { checkHistory, type Acknowledged } from "./support/history.js";
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import {
@@ -222,6 +223,7 @@ describe("the fan-out, end to end on npm start", () => {
   let kinesisRecords: EventRecord[];
   let archiveObjects: number;
   let before: Awaited<ReturnType<typeof readModels>>;
+  const acknowledged: Acknowledged[] = [];
 
   it("takes a few hundred commands over many carts and users: accepted and rejected as planned", { timeout: 120_000 }, async () => {
     // Act
@@ -232,6 +234,7 @@ describe("the fan-out, end to end on npm start", () => {
       for (const [n, step] of steps.entries()) {
         const answer = await api.send(cartCommand(step.command, cartId, `${cartId}-${n}`, step.payload, { user: ownerOf(i) }), 10);
         expect([200, 202, 409], JSON.stringify(answer.body)).toContain(answer.status);
+        acknowledged.push({ key: answer.body.key, seq: answer.body.seq, type: "cart", user: ownerOf(i), id: `${cartId}-${n}` });
         answers.push(answer.status === 202 ? await api.settle(answer.body.outcomeUrl) : answer.body);
       }
       outcomes.set(cartId, answers);
@@ -477,5 +480,10 @@ describe("the fan-out, end to end on npm start", () => {
     expect(unknownQueue.stderr).toContain("queue");
     expect(unknownHandler.code).not.toBe(0);
     expect(unknownHandler.stderr).toContain("handler");
+  });
+
+  it("keeps every invariant over the whole run, redeliveries and rebuilds included (the history checker)", async () => {
+    const { endpoints } = (await api.get("/health")).body;
+    expect(await checkHistory(endpoints, acknowledged)).toEqual([]);
   });
 });

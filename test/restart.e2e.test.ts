@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
 import { expectCleanStop, startChildStack, type ChildStack } from "./support/local-stack.js";
+import { checkHistory } from "./support/history.js";
 import { tablesAt } from "./support/tables.js";
+import { eventually } from "./support/wait.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "ordinal-restart-"));
 const args = ["--data", dataDir, "--port", "0"];
@@ -68,6 +70,9 @@ describe("a restart on the same data folder", () => {
     expect((await tables.scan("events")).map((e) => Number(e.version)).sort((a, b) => a - b)).toEqual([1, 2, 3]);
     tables.close();
     expect((await api.get("/carts/kept")).body).toMatchObject({ version: 3, total: 650 });
+    // The fan-out kept its state too: the events before the restart are still on Kinesis and in the archive, once.
+    const acknowledged = [1, 2, 3].map((seq) => ({ key: "cart:kept", seq, type: "cart", user: "u-1", id: `k-${seq}` }));
+    await eventually("the restarted stack's history", async () => expect(await checkHistory((await api.get("/health")).body.endpoints, acknowledged)).toEqual([]));
   });
 });
 

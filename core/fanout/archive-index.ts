@@ -10,13 +10,13 @@
 // died between the two) first writes that object again from the log and moves
 // the index, so the events are neither lost nor archived a second time under
 // another key by a batch made of other records.
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { archive, type ArchiveBatch } from "./archiver.js";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { Store } from "../dynamo.js";
 import { readLog } from "../events.js";
 import type { EventRecord } from "../records.js";
+import { archive, type ArchiveBatch } from "./archiver.js";
 
 export const ARCHIVE_INDEX = "archive";
 
@@ -87,8 +87,11 @@ export const archiveOnce = async (
   const found = await toArchive(store, events);
   if (found.events.length === 0) return 0;
   const batch = batchOf(found);
-  const { events: _, arrivedAt, ...rest } = batch;
-  const pending: Pending = { batch: { ...rest, arrivedAt: arrivedAt.getTime() }, ranges: Object.fromEntries(found.ranges) };
+  const { shardId: shard, firstSequenceNumber, lastSequenceNumber, arrivedAt } = batch;
+  const pending: Pending = {
+    batch: { shardId: shard, firstSequenceNumber, lastSequenceNumber, arrivedAt: arrivedAt.getTime() },
+    ranges: Object.fromEntries(found.ranges),
+  };
   await store.db.send(new PutCommand({ TableName: store.tables.projections, Item: { ...pendingKey(shardId), ...pending } }));
   await archive(s3, bucket, batch);
   await markArchived(store, found.ranges);
