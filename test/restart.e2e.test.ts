@@ -14,13 +14,16 @@ const dataDir = mkdtempSync(join(tmpdir(), "ordinal-restart-"));
 const args = ["--data", dataDir, "--port", "0"];
 let stack: ChildStack | undefined;
 
-afterAll(async () => {
+/** Stops a test's stack, checking it took everything down, and removes its data folder. */
+const cleanUp = async (running: ChildStack | undefined, dir: string) => {
   try {
-    if (stack) expectCleanStop(stack, await stack.stop());
+    if (running) expectCleanStop(running, await running.stop());
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
-});
+};
+
+afterAll(() => cleanUp(stack, dataDir));
 
 describe("a restart on the same data folder", () => {
   let first: { cart: Json; events: Json[]; outcomes: Json[] };
@@ -79,13 +82,7 @@ describe("a restart on the same data folder", () => {
 describe("a restart on a data folder whose first run wrote nothing", () => {
   const emptyDir = mkdtempSync(join(tmpdir(), "ordinal-restart-empty-"));
   let fresh: ChildStack | undefined;
-  afterAll(async () => {
-    try {
-      if (fresh) expectCleanStop(fresh, await fresh.stop());
-    } finally {
-      rmSync(emptyDir, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => cleanUp(fresh, emptyDir));
 
   it("sequences every command acknowledged as soon as it is ready, the first one included", async () => {
     // Prepare: the reproduction — a first run that sends nothing, stopped, started again.
