@@ -73,23 +73,35 @@ export const firstSequenceOfRun = async (dynamo: DynamoDBClient, client: DynamoD
   throw new Error(`the run marker written to ${table} is not in its stream`);
 };
 
+/** The iterator handed out for "the oldest record kept": the real one is taken at read time (see `read`). */
+const HORIZON = "trim-horizon";
+
 /** `firstOfRun` (from firstSequenceOfRun) tells checkpoints of an earlier numbering from this run's. */
 export const dynamodbStreamSource = (client: DynamoDBStreamsClient, streamArn: string, firstOfRun?: string): ShardSource<DynamoDBRecord> => {
-  const iterator = async (shardId: string, after?: string): Promise<string | undefined> => {
-    try {
-      const { ShardIterator } = await client.send(
+  const shardIterator = async (shardId: string, after?: string) =>
+    (
+      await client.send(
         new GetShardIteratorCommand({
           StreamArn: streamArn,
           ShardId: shardId,
           ...(after ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: after } : { ShardIteratorType: "TRIM_HORIZON" }),
         }),
-      );
-      return ShardIterator;
+      )
+    ).ShardIterator;
+  const trimHorizon = (shardId: string) => shardIterator(shardId);
+  const iterator = async (shardId: string, after?: string): Promise<string | undefined> => {
+    if (!after) return HORIZON;
+    try {
+      return await shardIterator(shardId, after);
     } catch (error) {
       // The checkpoint is older than the stream's retention: resume at the oldest record kept.
-      if (error instanceof TrimmedDataAccessException && after) return iterator(shardId);
+      if (error instanceof TrimmedDataAccessException) return HORIZON;
       throw error;
     }
+  };
+  const page = async (shardIterator: string, limit: number) => {
+    const { Records = [], NextShardIterator } = await client.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: limit }));
+    return { records: Records.map((r) => toLambdaRecord(r, streamArn)), next: NextShardIterator };
   };
   return {
     async listShards() {
@@ -103,9 +115,16 @@ export const dynamodbStreamSource = (client: DynamoDBStreamsClient, streamArn: s
       return shards;
     },
     iterator,
-    async read(_shardId, shardIterator, limit) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: limit }));
-      return { records: (page.Records ?? []).map((r) => toLambdaRecord(r, streamArn)), next: page.NextShardIterator };
+    async read(shardId, shardIterator, limit) {
+      if (shardIterator !== HORIZON) return page(shardIterator, limit);
+      // DynamoDB Local answers TRIM_HORIZON on an empty shard with the shard's
+      // starting number, and after a restart it can number new records below
+      // that. So TRIM_HORIZON is asked at each read until the shard holds a
+      // record, and once more then: only an iterator taken on a shard that
+      // already held a record starts at its oldest one.
+      const first = await page((await trimHorizon(shardId))!, limit);
+      if (first.records.length === 0) return { records: [], next: first.next && HORIZON };
+      return page((await trimHorizon(shardId))!, limit);
     },
     sequenceOf: (record) => record.dynamodb!.SequenceNumber!,
     isAhead: (sequenceNumber) => firstOfRun !== undefined && BigInt(sequenceNumber) >= BigInt(firstOfRun),

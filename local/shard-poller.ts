@@ -109,12 +109,6 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
       last = undefined;
     }
     let iterator = await source.iterator(shardId, last);
-    // Without a position, only an iterator taken while the shard already held a
-    // record is trusted to start at its oldest one: DynamoDB Local answers
-    // TRIM_HORIZON on an empty shard with the shard's starting number, and after
-    // a restart it can number new records below that. So a first sight of
-    // records from an iterator taken on an empty shard asks for a new one.
-    let anchored = false;
     let idle = idleMs;
     let failedReads = 0;
     while (iterator && !stopped) {
@@ -129,12 +123,6 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
         if (++failedReads === 3) log("shard reads keep failing; retrying from the checkpoint", { consumer, shardId, error: String(error) });
         await sleep(idleMs * 4);
         iterator = await source.iterator(shardId, last);
-        continue;
-      }
-      if (last === undefined && !anchored) {
-        anchored = page.records.length > 0;
-        iterator = page.next || page.records.length > 0 ? await source.iterator(shardId) : undefined;
-        if (!anchored && iterator) await sleep((idle = Math.min(idle * 2, MAX_IDLE_MS)));
         continue;
       }
       if (page.records.length > 0) {

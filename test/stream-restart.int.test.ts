@@ -18,7 +18,7 @@ import { dynamoCheckpoints, type CheckpointStore } from "../local/checkpoints.js
 import { dynamodbStreamSource, firstSequenceOfRun } from "../local/dynamodb-stream-source.js";
 import { localAwsConfig, startDynamo, type LocalDynamo } from "../local/dynamodb.js";
 import { startShardPoller, type Poller, type ShardSource } from "../local/shard-poller.js";
-import { createTables } from "../local/tables.js";
+import { createTables, ensureLocalStreamTable } from "../local/tables.js";
 import { until } from "./support/wait.js";
 
 const names = prefixedTableNames("restart-");
@@ -43,6 +43,8 @@ const boot = async (dir: string, { marked = true } = {}) => {
   const client = new DynamoDBClient(localAwsConfig(dynamo.endpoint));
   const streams = new DynamoDBStreamsClient(localAwsConfig(dynamo.endpoint));
   running = { dynamo, close: () => (client.destroy(), streams.destroy()) };
+  // A stream table made first, so the commands shard never starts at 1 (createTables makes its tables at once, in any order).
+  await ensureLocalStreamTable(client, "restart-first", "key");
   const arns = await createTables(client, names);
   const firstOfRun = marked ? await firstSequenceOfRun(client, streams, "restart-runs") : undefined;
   const checkpoints = await dynamoCheckpoints(client, documentClient(client), "restart-checkpoints", "sequencer");
