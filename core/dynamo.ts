@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tables, type TableName } from "./topology.js";
 
 /** Physical table names, by logical name. */
@@ -35,5 +36,24 @@ export interface Store {
 export const queryAll = async <T>({ db }: Store, input: QueryCommandInput): Promise<T[]> => {
   const items: T[] = [];
   for await (const page of paginateQuery({ client: db }, input)) items.push(...((page.Items ?? []) as T[]));
+  return items;
+};
+
+const chunked = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+
+/** Consistent BatchGetItem over any number of keys, retrying what DynamoDB leaves unprocessed. */
+export const batchGet = async ({ db }: Store, table: string, keys: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> => {
+  const items: Record<string, unknown>[] = [];
+  for (const part of chunked(keys, 100)) {
+    let pending: Record<string, unknown>[] | undefined = part;
+    for (let attempt = 0; pending?.length; attempt++) {
+      if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+      const result: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }> } =
+        await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
+      items.push(...(result.Responses?.[table] ?? []));
+      pending = result.UnprocessedKeys?.[table]?.Keys;
+    }
+  }
   return items;
 };

@@ -12,8 +12,8 @@
 // another key by a batch made of other records.
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { Store } from "../dynamo.js";
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { batchGet, type Store } from "../dynamo.js";
 import { readLog } from "../events.js";
 import type { EventRecord } from "../records.js";
 import { archive, type ArchiveBatch } from "./archiver.js";
@@ -21,21 +21,12 @@ import { archive, type ArchiveBatch } from "./archiver.js";
 export const ARCHIVE_INDEX = "archive";
 
 /** The last version archived of each stream, as the index holds it. */
-export const archivedVersions = async (store: Store, streamIds: readonly string[]): Promise<Map<string, number>> => {
-  const found = new Map<string, number>();
-  for (let i = 0; i < streamIds.length; i += 100) {
-    let keys: Record<string, unknown>[] | undefined = streamIds.slice(i, i + 100).map((key) => ({ projection: ARCHIVE_INDEX, key }));
-    while (keys?.length) {
-      const page: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }> } =
-        await store.db.send(new BatchGetCommand({ RequestItems: { [store.tables.projections]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of page.Responses?.[store.tables.projections] ?? []) found.set(item.key as string, item.version as number);
-      keys = page.UnprocessedKeys?.[store.tables.projections]?.Keys;
-    }
-  }
-  return found;
+const archivedVersions = async (store: Store, streamIds: readonly string[]): Promise<Map<string, number>> => {
+  const items = await batchGet(store, store.tables.projections, streamIds.map((key) => ({ projection: ARCHIVE_INDEX, key })));
+  return new Map(items.map((item) => [item.key as string, item.version as number]));
 };
 
-export interface ToArchive {
+interface ToArchive {
   /** Not yet archived, each stream's in version order with no gap. */
   readonly events: EventRecord[];
   /** Per stream, the first and last version of `events`. */
@@ -45,7 +36,7 @@ export interface ToArchive {
 }
 
 /** The batch's events not yet archived, with what fills their gaps. */
-export const toArchive = async (store: Store, events: readonly EventRecord[]): Promise<ToArchive> => {
+const toArchive = async (store: Store, events: readonly EventRecord[]): Promise<ToArchive> => {
   const archived = await archivedVersions(store, [...new Set(events.map((e) => e.streamId))]);
   const reached = new Map(archived);
   const ranges = new Map<string, [number, number]>();
@@ -65,37 +56,35 @@ export const toArchive = async (store: Store, events: readonly EventRecord[]): P
 
 const pendingKey = (shardId: string) => ({ projection: ARCHIVE_INDEX, key: `pending#${shardId}` });
 
+/** Where an object goes and what it holds: the first and last version of each stream. */
+type Placement = Omit<ArchiveBatch, "events">;
+type Ranges = ReadonlyMap<string, readonly [number, number]>;
+
 interface Pending {
-  readonly batch: Omit<ArchiveBatch, "events" | "arrivedAt"> & { readonly arrivedAt: number };
+  readonly batch: Omit<Placement, "arrivedAt"> & { readonly arrivedAt: number };
   readonly ranges: Record<string, [number, number]>;
 }
 
 /**
- * Archives the events of `batch` (one shard's, in its order) that are not in
- * the archive yet, each once. `batch.firstSequenceNumber` and `arrivedAt`
- * must be those of the record at `toArchive`'s `first`: the object's key.
+ * Archives the events (one shard's, in its order) not in the archive yet, each
+ * once. `placementOf(first)` places the object by the record at position
+ * `first` of `events`, the first one with anything new: no two objects share a key.
  */
 export const archiveOnce = async (
   store: Store,
   s3: S3Client,
   bucket: string,
-  batchOf: (found: ToArchive) => ArchiveBatch,
-  events: readonly EventRecord[],
   shardId: string,
+  events: readonly EventRecord[],
+  placementOf: (first: number) => Placement,
 ): Promise<number> => {
   await finishPending(store, s3, bucket, shardId);
   const found = await toArchive(store, events);
   if (found.events.length === 0) return 0;
-  const batch = batchOf(found);
-  const { shardId: shard, firstSequenceNumber, lastSequenceNumber, arrivedAt } = batch;
-  const pending: Pending = {
-    batch: { shardId: shard, firstSequenceNumber, lastSequenceNumber, arrivedAt: arrivedAt.getTime() },
-    ranges: Object.fromEntries(found.ranges),
-  };
+  const placement = placementOf(found.first);
+  const pending: Pending = { batch: { ...placement, arrivedAt: placement.arrivedAt.getTime() }, ranges: Object.fromEntries(found.ranges) };
   await store.db.send(new PutCommand({ TableName: store.tables.projections, Item: { ...pendingKey(shardId), ...pending } }));
-  await archive(s3, bucket, batch);
-  await markArchived(store, found.ranges);
-  await store.db.send(new DeleteCommand({ TableName: store.tables.projections, Key: pendingKey(shardId) }));
+  await commit(store, s3, bucket, shardId, { ...placement, events: found.events }, found.ranges);
   return found.events.length;
 };
 
@@ -105,13 +94,18 @@ const finishPending = async (store: Store, s3: S3Client, bucket: string, shardId
   if (!Item) return;
   const { batch, ranges } = Item as unknown as Pending;
   const logs = await Promise.all(Object.entries(ranges).map(([streamId, [from, to]]) => readLog(store, streamId, { after: from - 1, upTo: to })));
-  await archive(s3, bucket, { ...batch, arrivedAt: new Date(batch.arrivedAt), events: logs.flat() });
-  await markArchived(store, new Map(Object.entries(ranges)));
+  await commit(store, s3, bucket, shardId, { ...batch, arrivedAt: new Date(batch.arrivedAt), events: logs.flat() }, new Map(Object.entries(ranges)));
+};
+
+/** The object, then the index, then the marker goes: the order that makes a crash anywhere recoverable. */
+const commit = async (store: Store, s3: S3Client, bucket: string, shardId: string, batch: ArchiveBatch, ranges: Ranges) => {
+  await archive(s3, bucket, batch);
+  await markArchived(store, ranges);
   await store.db.send(new DeleteCommand({ TableName: store.tables.projections, Key: pendingKey(shardId) }));
 };
 
 /** Moves each stream's index to the last version its archived object holds; never backwards. */
-const markArchived = async (store: Store, ranges: ReadonlyMap<string, readonly [number, number]>): Promise<void> => {
+const markArchived = async (store: Store, ranges: Ranges): Promise<void> => {
   await Promise.all(
     [...ranges].map(async ([streamId, [, version]]) => {
       try {

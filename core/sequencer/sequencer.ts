@@ -1,10 +1,10 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
+import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fromSnapshot, type Aggregate } from "../aggregates.js";
 import { counterUpdate } from "../commands.js";
 import type { AnyMicroservice } from "../decider.js";
-import type { Store } from "../dynamo.js";
+import { batchGet, type Store } from "../dynamo.js";
 import { eachLimited } from "../each-limited.js";
 import { requestKeyOf } from "../keys.js";
 import type { CommandRecord, RequestRecord, SnapshotRecord } from "../records.js";
@@ -33,25 +33,6 @@ type Transact = NonNullable<TransactWriteCommandInput["TransactItems"]>;
 const lostRace = (error: unknown): boolean =>
   error instanceof TransactionCanceledException &&
   (error.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict");
-
-const chunked = <T>(items: readonly T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
-
-/** BatchGetItem over any number of keys, retrying what DynamoDB leaves unprocessed. */
-const batchGet = async (store: Store, table: string, keys: readonly Record<string, unknown>[]) => {
-  const items: Record<string, unknown>[] = [];
-  for (const part of chunked(keys, 100)) {
-    let pending: Record<string, unknown>[] | undefined = part;
-    for (let attempt = 0; pending?.length; attempt++) {
-      if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-      const result: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }> } =
-        await store.db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
-      items.push(...(result.Responses?.[table] ?? []));
-      pending = result.UnprocessedKeys?.[table]?.Keys;
-    }
-  }
-  return items;
-};
 
 const commitChunk = async (store: Store, group: Group, schemaVersion: number, before: Aggregate, existed: boolean, steps: readonly Step[], now: number) => {
   const { tables } = store;
