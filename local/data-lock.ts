@@ -1,13 +1,14 @@
 // One local stack per data folder: DynamoDB Local (and kinesis-local) keep their
 // files there, and two of them on the same files corrupt each other's state.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export class DataFolderInUse extends Error {}
 
 const LOCK_FILE = "ordinal.lock";
 
-const isAlive = (pid: number): boolean => {
+/** Whether a process of that pid exists (EPERM: it does, but is not ours to signal). */
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -35,11 +36,12 @@ const emulatorsOn = (dir: string): number[] => {
 };
 
 /**
- * Takes `dir` for this process, or throws DataFolderInUse naming who holds it.
+ * Takes `dir` for this process (making it if need be), or throws DataFolderInUse naming who holds it.
  * A lock left by a process that is gone is taken over. Answers the release.
  */
 export const lockDataFolder = (folder: string): (() => void) => {
   const dir = resolve(folder);
+  mkdirSync(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; ; attempt++) {
     try {

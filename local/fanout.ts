@@ -75,10 +75,13 @@ export const startFanout = async (prefix: string, dataDir?: string): Promise<Loc
     const ordered = (Object.entries(queues) as [QueueName, QueueSpec][]).sort(([, a], [, b]) => Number(!!a.deadLetter) - Number(!!b.deadLetter));
     const queueUrls: Partial<Record<QueueName, string>> = {};
     const queueArns: Partial<Record<QueueName, string>> = {};
+    /** Physical queue name → URL. */
+    const urlByName = new Map<string, string>();
     for (const [name, spec] of ordered) {
       const { QueueUrl } = await clients.sqs.send(
         new CreateQueueCommand({ QueueName: `${prefix}${spec.name}`, Attributes: queueAttributes(spec, queueArns) }),
       );
+      urlByName.set(`${prefix}${spec.name}`, QueueUrl!);
       const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
       queueUrls[name] = QueueUrl!;
       queueArns[name] = Attributes!.QueueArn!;
@@ -94,9 +97,8 @@ export const startFanout = async (prefix: string, dataDir?: string): Promise<Loc
     }
     if (dataDir) {
       const file = join(dataDir, "sqs.json");
-      const byName = new Map(Object.entries(queueUrls).map(([name, url]) => [`${prefix}${queues[name as QueueName].name}`, url]));
-      await restoreQueues(clients.sqs, file, (name) => byName.get(name));
-      snapshots = snapshotQueues(fauxqs.server, file, [...byName.keys()]);
+      await restoreQueues(clients.sqs, file, (name) => urlByName.get(name));
+      snapshots = snapshotQueues(fauxqs.server, file, [...urlByName.keys()]);
       saveAfterSends(clients.sqs, snapshots);
     }
     return {

@@ -11,6 +11,7 @@ import { sendMessages } from "../core/sqs.js";
 import type { FauxqsServer } from "fauxqs";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { aroundCalls } from "./middleware.js";
 
 /** Writes `data` to `path` whole or not at all: a crash mid-write leaves the old file. */
 const writeAtomically = (path: string, data: string | Uint8Array) => {
@@ -31,21 +32,17 @@ interface StoredObject {
 
 /** Copies every object PutObject writes through `s3` to `<dir>/<bucket>/<key>` (body, and a .meta.json beside it). */
 export const writeObjectsThrough = (s3: S3Client, dir: string) =>
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName === "PutObjectCommand") {
-        const input = args.input as PutObjectCommand["input"];
-        if (!(input.Body instanceof Uint8Array)) throw new Error(`only in-memory bodies are kept on disk (${input.Key})`);
-        const path = join(dir, input.Bucket!, input.Key!);
-        const meta: StoredObject = { contentType: input.ContentType, contentEncoding: input.ContentEncoding, metadata: input.Metadata };
-        writeAtomically(`${path}.meta.json`, JSON.stringify(meta));
-        writeAtomically(path, input.Body);
-      }
-      return result;
+  aroundCalls(s3, "ordinalWriteThrough", {
+    after: ({ name, input }) => {
+      if (name !== "PutObjectCommand") return;
+      const { Bucket, Key, Body, ContentType, ContentEncoding, Metadata } = input as PutObjectCommand["input"];
+      if (!(Body instanceof Uint8Array)) throw new Error(`only in-memory bodies are kept on disk (${Key})`);
+      const path = join(dir, Bucket!, Key!);
+      const meta: StoredObject = { contentType: ContentType, contentEncoding: ContentEncoding, metadata: Metadata };
+      writeAtomically(`${path}.meta.json`, JSON.stringify(meta));
+      writeAtomically(path, Body);
     },
-    { step: "initialize", name: "ordinalWriteThrough" },
-  );
+  });
 
 /** Puts back into `bucket` every object kept under `<dir>/<bucket>`; answers how many. */
 export const restoreObjects = async (s3: S3Client, dir: string, bucket: string): Promise<number> => {
@@ -129,14 +126,11 @@ const attributesOf = (m: StoredMessage): Record<string, MessageAttributeValue> =
  * write holds every queue's messages, so it costs what the queues hold.
  */
 export const saveAfterSends = (sqs: SQSClient, snapshots: QueueSnapshots) =>
-  sqs.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName === "SendMessageCommand" || context.commandName === "SendMessageBatchCommand") snapshots.save();
-      return result;
+  aroundCalls(sqs, "ordinalSaveAfterSends", {
+    after: ({ name }) => {
+      if (name === "SendMessageCommand" || name === "SendMessageBatchCommand") snapshots.save();
     },
-    { step: "initialize", name: "ordinalSaveAfterSends" },
-  );
+  });
 
 /** Sends back the messages `file` kept, to the queues of the same names; answers how many. */
 export const restoreQueues = async (sqs: SQSClient, file: string, urlOf: (name: string) => string | undefined): Promise<number> => {

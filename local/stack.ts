@@ -8,9 +8,9 @@ import { microservices } from "../core/microservices.js";
 import { kinesisConsumers, queueConsumers, streamConsumers, type ShardConsumerSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
 import { handler as fallback } from "../functions/fallback.js";
-import { mkdirSync } from "node:fs";
 import { dynamoCheckpoints, laggingCheckpoints, type CheckpointStore, type LaggingCheckpoints } from "./checkpoints.js";
 import { lockDataFolder } from "./data-lock.js";
+import { aroundCalls, type Call } from "./middleware.js";
 import { localAwsConfig, startDynamo } from "./dynamodb.js";
 import { dynamoFailureDestination, type FailureDestination } from "./failures.js";
 import { startFanout } from "./fanout.js";
@@ -58,28 +58,10 @@ export interface StackOptions {
   ) => (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 }
 
-export interface InterceptedCall {
+export interface InterceptedCall extends Call {
   readonly client: "dynamodb" | "kinesis" | "s3" | "sns" | "sqs";
-  /** The SDK command's name, e.g. `TransactWriteItemsCommand`, `PublishBatchCommand`. */
-  readonly name: string;
-  readonly input: Record<string, any>;
   readonly phase: "before" | "after";
 }
-
-type MiddlewareClient = { middlewareStack: { add(middleware: any, options: { step: "initialize"; name: string }): void } };
-
-const interceptCalls = (client: MiddlewareClient, name: InterceptedCall["client"], intercept: NonNullable<StackOptions["intercept"]>) =>
-  client.middlewareStack.add(
-    (next: (args: { input: Record<string, any> }) => Promise<unknown>, context: { commandName?: string }) =>
-      async (args: { input: Record<string, any> }) => {
-        const call = { client: name, name: context.commandName ?? "", input: args.input };
-        await intercept({ ...call, phase: "before" });
-        const result = await next(args);
-        await intercept({ ...call, phase: "after" });
-        return result;
-      },
-    { step: "initialize", name: "ordinalIntercept" },
-  );
 
 export interface LocalStack {
   readonly url: string;
@@ -101,7 +83,6 @@ const CHECKPOINT_LAG_MS = 3 * KINESIS_PERSIST_INTERVAL_MS;
 
 export const startStack = async (options: StackOptions): Promise<LocalStack> => {
   const log = options.log ?? (() => {});
-  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   const unlock = options.dataDir === undefined ? () => {} : lockDataFolder(options.dataDir);
   const dynamo = await startDynamo({ dataDir: options.dataDir, port: options.dynamoPort }).catch((error) => {
     unlock();
@@ -126,10 +107,13 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const firstOfRun = await firstSequenceOfRun(client, streams, `${TABLE_PREFIX}runs`);
     const fanout = await startFanout(TABLE_PREFIX, options.dataDir);
     stops.push(() => fanout.stop());
-    if (options.intercept) {
-      interceptCalls(db as unknown as MiddlewareClient, "dynamodb", options.intercept);
-      for (const [name, fanoutClient] of Object.entries(fanout.clients)) interceptCalls(fanoutClient, name as InterceptedCall["client"], options.intercept);
-    }
+    const { intercept } = options;
+    if (intercept)
+      for (const [name, intercepted] of Object.entries({ dynamodb: db, ...fanout.clients }))
+        aroundCalls(intercepted, "ordinalIntercept", {
+          before: (call) => intercept({ ...call, client: name as InterceptedCall["client"], phase: "before" }),
+          after: (call) => intercept({ ...call, client: name as InterceptedCall["client"], phase: "after" }),
+        });
     const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
     const redrivers = new Map<string, () => Promise<{ redriven: number; remaining: number }>>();
     const deps: FanoutDeps = {

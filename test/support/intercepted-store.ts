@@ -4,13 +4,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { documentClient, type Store, type TableNames } from "../../core/dynamo.js";
 import { localAwsConfig } from "../../local/dynamodb.js";
+import { aroundCalls, type Call } from "../../local/middleware.js";
 
-export interface Sent {
-  /** The SDK command's name, e.g. `TransactWriteItemsCommand`, `QueryCommand`. */
-  readonly name: string;
-  /** Its input as the caller wrote it (document-client form, not marshalled). */
-  readonly input: Record<string, any>;
-}
+export type Sent = Call;
 
 /** Runs before the command is sent; throwing fails the call as DynamoDB would. */
 export type Intercept = (sent: Sent) => void | Promise<void>;
@@ -24,14 +20,7 @@ export interface InterceptedStore {
 export const interceptedStore = (endpoint: string, tables: TableNames, intercept?: Intercept): InterceptedStore => {
   const client = new DynamoDBClient(localAwsConfig(endpoint));
   const db = documentClient(client);
-  if (intercept)
-    db.middlewareStack.add(
-      (next, context) => async (args) => {
-        await intercept({ name: context.commandName ?? "", input: args.input as Record<string, any> });
-        return next(args);
-      },
-      { step: "initialize", name: "testIntercept" },
-    );
+  if (intercept) aroundCalls(db, "testIntercept", { before: intercept });
   return { store: { db, tables }, client, destroy: () => client.destroy() };
 };
 

@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
+import { isAlive } from "../../local/data-lock.js";
 import type { LocalStack } from "../../local/stack.js";
 import { apiAt, type Api } from "./api.js";
 
@@ -40,6 +41,8 @@ export interface ChildStack {
   stop(options?: { stallMs?: number }): Promise<Stopped>;
 }
 
+export { isAlive };
+
 /** The processes under `root` (not `root` itself), from `ps`. */
 export const descendantsOf = (root: number): Proc[] => {
   const rows = execFileSync("ps", ["-eo", "pid=,ppid=,comm="], { encoding: "utf8" })
@@ -59,14 +62,6 @@ export const descendantsOf = (root: number): Proc[] => {
   return found;
 };
 
-export const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
