@@ -4,7 +4,6 @@
 // with the event log itself. Then the read models are rebuilt from the archive
 // and must come out identical, and records delivered a second time by hand
 // must change nothing.
-import { ARCHIVE_INDEX } from "../core/fanout/archive-index.js";
 import { checkHistory, type Acknowledged } from "./support/history.js";
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -32,7 +31,7 @@ import { TABLE_PREFIX } from "../local/stack.js";
 import { cartCommand, type Json } from "./support/api.js";
 import { decode, readStream } from "./support/kinesis.js";
 import { useChildStack } from "./support/local-stack.js";
-import { tablesAt, type Tables } from "./support/tables.js";
+import { readModelItems, tablesAt, type Tables } from "./support/tables.js";
 import { eventually } from "./support/wait.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -202,11 +201,7 @@ const readModels = async () => {
   return { summaries, open: open.body };
 };
 
-/** The read models' items (the archive's index shares their table); `revision` only counts writes, so a rebuild may differ in it alone. */
-const projectionItems = async ({ withRevision }: { withRevision: boolean }) =>
-  (await tables.scan("projections"))
-    .filter((item) => item.projection !== ARCHIVE_INDEX)
-    .map(({ revision, ...item }) => (withRevision ? { ...item, revision } : item));
+const projectionItems = (options: { withRevision: boolean }) => readModelItems(tables, options);
 
 const queueDepth = async (queue: string) => {
   const { Attributes = {} } = await sqs.send(

@@ -202,6 +202,15 @@ describe("publisher under per-record failures", () => {
   });
 });
 
+/** A Kinesis record carrying `event`, at sequence number `seq` of `shardId`. */
+const recordOf = (event: EventRecord, seq: number, shardId = "shardId-000000000000") =>
+  kinesisRecord(JSON.stringify(event), { shardId, sequenceNumber: String(seq).padStart(20, "0"), arrivedAt: new Date(), partitionKey: event.streamId });
+
+/** Writes events to the events table, where the archiver fills gaps from. */
+const intoTheLog = async (events: readonly EventRecord[]) => {
+  for (const event of events) await store.db.send(new PutCommand({ TableName: store.tables.events, Item: event }));
+};
+
 describe("archiver", () => {
   const sourceStream = "archiver-source";
   let shards: { shardId: string; records: _Record[] }[];
@@ -254,14 +263,12 @@ describe("archiver", () => {
     fauxqs.server.createBucket(bucket);
     const archiver = makeArchiver({ s3, store, names: { ...names, archiveBucket: bucket } });
     const log = [1, 2, 3, 4, 5].map((version) => eventRecord({ streamId: "cart:once", version }));
-    for (const event of log) await store.db.send(new PutCommand({ TableName: store.tables.events, Item: event }));
-    const record = (event: EventRecord, seq: number) =>
-      kinesisRecord(JSON.stringify(event), { shardId: "shardId-000000000000", sequenceNumber: String(seq).padStart(20, "0"), arrivedAt: new Date(), partitionKey: event.streamId });
-    expect(await archiver({ Records: [record(log[0]!, 1), record(log[1]!, 2)] })).toEqual({ batchItemFailures: [] });
+    await intoTheLog(log);
+    expect(await archiver({ Records: [recordOf(log[0]!, 1), recordOf(log[1]!, 2)] })).toEqual({ batchItemFailures: [] });
 
     // Act
-    const again = await archiver({ Records: [record(log[1]!, 3), record(log[2]!, 4), record(log[4]!, 5)] });
-    const repeated = await archiver({ Records: [record(log[4]!, 6)] });
+    const again = await archiver({ Records: [recordOf(log[1]!, 3), recordOf(log[2]!, 4), recordOf(log[4]!, 5)] });
+    const repeated = await archiver({ Records: [recordOf(log[4]!, 6)] });
 
     // Assess
     expect([again, repeated]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
@@ -276,17 +283,17 @@ describe("archiver", () => {
     const bucket = "archive-pending";
     fauxqs.server.createBucket(bucket);
     const log = [1, 2, 3].map((version) => eventRecord({ streamId: "cart:pending", version }));
-    for (const event of log) await store.db.send(new PutCommand({ TableName: store.tables.events, Item: event }));
-    const record = (event: EventRecord, seq: number) =>
-      kinesisRecord(JSON.stringify(event), { shardId: "shardId-000000000001", sequenceNumber: String(seq).padStart(20, "0"), arrivedAt: new Date(), partitionKey: event.streamId });
+    await intoTheLog(log);
     const dying = interceptedStore(dynamo.endpoint, store.tables, (sent) => {
       if (sent.name === "UpdateItemCommand") throw new Error("the process died here");
     });
-    const first = await makeArchiver({ s3, store: dying.store, names: { ...names, archiveBucket: bucket } })({ Records: log.slice(0, 2).map((e, i) => record(e, i + 1)) });
+    const first = await makeArchiver({ s3, store: dying.store, names: { ...names, archiveBucket: bucket } })({
+      Records: log.slice(0, 2).map((e, i) => recordOf(e, i + 1, "shardId-000000000001")),
+    });
     dying.destroy();
 
     // Act: the same events again, on new records (a re-publish), and the next one.
-    const after = await makeArchiver({ s3, store, names: { ...names, archiveBucket: bucket } })({ Records: log.map((e, i) => record(e, 10 + i)) });
+    const after = await makeArchiver({ s3, store, names: { ...names, archiveBucket: bucket } })({ Records: log.map((e, i) => recordOf(e, 10 + i, "shardId-000000000001")) });
 
     // Assess
     expect(first.batchItemFailures).toHaveLength(1);
@@ -300,15 +307,8 @@ describe("archiver", () => {
     // Prepare
     const archiver = makeArchiver({ s3, store, names: { ...names, archiveBucket: "no-such-bucket" } });
     const log = [1, 2, 3].map((version) => eventRecord({ streamId: "cart:unwritable", version }));
-    for (const event of log) await store.db.send(new PutCommand({ TableName: store.tables.events, Item: event }));
-    const records = log.map((event, i) =>
-      kinesisRecord(JSON.stringify(event), {
-        shardId: "shardId-000000000000",
-        sequenceNumber: String(i + 1).padStart(20, "0"),
-        arrivedAt: new Date(),
-        partitionKey: "cart:unwritable",
-      }),
-    );
+    await intoTheLog(log);
+    const records = log.map((event, i) => recordOf(event, i + 1));
 
     // Act
     const response = await archiver({ Records: records });

@@ -9,14 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { ARCHIVE_INDEX } from "../core/fanout/archive-index.js";
 import { queues, type QueueName } from "../core/topology.js";
 import { fauxqsClientConfig } from "../local/fauxqs.js";
 import { TABLE_PREFIX } from "../local/stack.js";
 import { apiAt, cartCommand, type Api, type CommandBody } from "./support/api.js";
 import { checkHistory, type Acknowledged } from "./support/history.js";
 import { descendantsOf, expectCleanStop, isAlive, startChildStack, type ChildStack } from "./support/local-stack.js";
-import { tablesAt } from "./support/tables.js";
+import { readModelItems, tablesAt } from "./support/tables.js";
 import { eventually } from "./support/wait.js";
 
 const CARTS = 60;
@@ -129,9 +128,7 @@ describe("a local stack killed with SIGKILL under load, and started again", () =
     expect(closed).toHaveLength(CARTS / 2);
     expect([...new Set((await queuedMessages(endpoints.sqs, "cart-closed-subscriber")).map((m) => JSON.parse(m).eventId))].sort()).toEqual(closed.sort());
     const tables = tablesAt(endpoints.dynamodb);
-    const readModels = async () =>
-      (await tables.scan("projections")).filter((item) => item.projection !== ARCHIVE_INDEX).map(({ revision, ...item }) => item);
-    const live = await readModels();
+    const live = await readModelItems(tables);
     expect(live.filter((item) => item.projection === "cart-summary")).toHaveLength(CARTS);
 
     tables.close();
@@ -151,11 +148,9 @@ describe("a local stack killed with SIGKILL under load, and started again", () =
     killed = undefined;
     await restarted();
     const again = tablesAt((await api.get("/health")).body.endpoints.dynamodb);
-    const rebuilt = async () =>
-      (await again.scan("projections")).filter((item) => item.projection !== ARCHIVE_INDEX).map(({ revision, ...item }) => item);
 
     // Assess
-    await eventually("the read models rebuilt from the archive", async () => expect(await rebuilt()).toEqual(live), { timeoutMs: 60_000 });
+    await eventually("the read models rebuilt from the archive", async () => expect(await readModelItems(again)).toEqual(live), { timeoutMs: 60_000 });
     again.close();
     expectCleanStop(stack, await stack.stop());
     stack = undefined;

@@ -6,7 +6,7 @@ import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { isDeepStrictEqual } from "node:util";
 import { listArchive, readArchiveObject } from "../../core/fanout/archiver.js";
-import { ARCHIVE_INDEX } from "../../core/fanout/archive-index.js";
+import { foldAt } from "../../core/history.js";
 import { accepts, projections } from "../../core/projections/index.js";
 import type { EventRecord, OutcomeRecord, SnapshotRecord } from "../../core/records.js";
 import { buckets, kinesisStreams } from "../../core/topology.js";
@@ -15,7 +15,7 @@ import { kinesisClientConfig } from "../../local/kinesis.js";
 import { TABLE_PREFIX } from "../../local/stack.js";
 import { microservices } from "../../core/microservices.js";
 import { decode, readStream } from "./kinesis.js";
-import { tablesAt } from "./tables.js";
+import { readModelItems, tablesAt } from "./tables.js";
 
 /** A command the API acknowledged: where it was put. */
 export interface Acknowledged {
@@ -93,10 +93,9 @@ export const checkHistory = async (endpoints: Endpoints, acknowledged: readonly 
     // 3. Snapshots are folds of their logs.
     for (const snapshot of snapshots) {
       const microservice = microservices[snapshot.streamId.split(":")[0]!];
-      const log = (streams.get(snapshot.streamId) ?? []).filter((e) => e.version <= snapshot.version);
       if (!microservice) continue;
-      const folded = log.reduce(microservice.evolve as (s: unknown, e: unknown) => unknown, microservice.initialState);
-      if (log.length !== snapshot.version || !isDeepStrictEqual(folded, snapshot.state)) problems.push(`snapshot of ${snapshot.streamId} is not the fold of its log`);
+      const folded = foldAt(microservice, streams.get(snapshot.streamId) ?? [], { version: snapshot.version });
+      if (folded.version !== snapshot.version || !isDeepStrictEqual(folded.state, snapshot.state)) problems.push(`snapshot of ${snapshot.streamId} is not the fold of its log`);
     }
 
     // 4a. Kinesis: every event, in each stream's order (a repeat of an earlier one is allowed).
@@ -123,7 +122,7 @@ export const checkHistory = async (endpoints: Endpoints, acknowledged: readonly 
     for (const id of timesArchived.keys()) if (!events.some((e) => e.eventId === id)) problems.push(`the archive holds ${id}, which the log does not`);
 
     // 4c. Each projection: every item is its events folded, and has seen every version of its streams.
-    const items = (await tables.scan("projections")).filter((item) => item.projection !== ARCHIVE_INDEX);
+    const items = await readModelItems(tables);
     for (const projection of Object.values(projections)) {
       const expected = groupBy(
         events.filter((e) => accepts(projection, e)),

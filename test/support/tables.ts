@@ -4,6 +4,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "vitest";
 import { prefixedTableNames } from "../../core/dynamo.js";
+import { ARCHIVE_INDEX } from "../../core/fanout/archive-index.js";
 import type { TableName } from "../../core/topology.js";
 import { localAwsConfig } from "../../local/dynamodb.js";
 import { TABLE_PREFIX } from "../../local/stack.js";
@@ -56,3 +57,9 @@ export const writesNothing = async <T>(tables: Tables, send: () => Promise<T>): 
   expect(await tables.contents()).toEqual(before);
   return answer;
 };
+
+/** The read models' items (the archive's index shares their table); `revision` only counts writes, so a rebuild may differ in it alone. */
+export const readModelItems = async (tables: Tables, { withRevision = false } = {}) =>
+  (await tables.scan("projections"))
+    .filter((item) => item.projection !== ARCHIVE_INDEX)
+    .map(({ revision, ...item }) => (withRevision ? { ...item, revision } : item));
