@@ -1,5 +1,5 @@
 import type { SSTConfig } from "sst";
-import { Ordinal } from "./stacks/Ordinal.js";
+import { Ordinal } from "./stacks/index.js";
 
 export default {
   config() {

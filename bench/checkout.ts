@@ -38,6 +38,10 @@ import { localPrincipal } from "../local/sigv4.js";
 import { startGateway, startStack, type LocalStack } from "../local/stack.js";
 import { checksTable, cpuMsPer, fixed, latency, parkedBatches, progressLog, sleep, stackProcesses, table, usageSince, watchCalls, type Latency, type Usage } from "./measure.js";
 import { runTag } from "./workload.js";
+import { app } from "../core/app.js";
+import { expandApp } from "../core/app-definition.js";
+
+const referenceApp = expandApp(app);
 
 const LINES = 3; // AddItems per cart, one sku each
 const USERS = 16; // carts are spread over this many owners (and JWTs)
@@ -261,7 +265,7 @@ export async function benchCheckout({ carts, clients = 16 }: { carts: number; cl
   const warmCarts = Math.max(clients, 16);
   const loadBefore = loadavg();
   progress(`starting the local stack (DynamoDB Local in memory) and a JWT gateway on it; run ${tag}`);
-  const stack = await startStack({ port: 0 });
+  const stack = await startStack({ app: referenceApp, port: 0 });
   const stops = [() => stack.stop()];
   try {
     const watch = watchCalls(stack.store.db);

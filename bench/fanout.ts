@@ -33,6 +33,10 @@ import type { EventRecord } from "../core/records.js";
 import { fifoId } from "../core/sqs.js";
 import { startStack, type LocalStack } from "../local/stack.js";
 import { runTag } from "./workload.js";
+import { app } from "../core/app.js";
+import { expandApp } from "../core/app-definition.js";
+
+const referenceApp = expandApp(app);
 
 // ── Workload ──────────────────────────────────────────────────────────────
 
@@ -479,7 +483,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
 
   const logged: { message: string; extra?: Record<string, unknown> }[] = [];
   progress(`starting the local stack (DynamoDB Local in memory, kinesis-mock, fauxqs in process); run ${tag}`);
-  const stack = await startStack({ port: 0, wrapStreamHandler, wrapKinesisHandler, log: (message, extra) => logged.push({ message, extra }) });
+  const stack = await startStack({ app: referenceApp, port: 0, wrapStreamHandler, wrapKinesisHandler, log: (message, extra) => logged.push({ message, extra }) });
   try {
     const taps = makeTaps(stack);
     const usage = () => usageSince(stackProcesses(stack));

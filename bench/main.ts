@@ -26,6 +26,10 @@ import { benchCheckout, formatCheckout } from "./checkout.js";
 import { benchFanout, formatFanout } from "./fanout.js";
 import { runSequencer, type SequencerResult } from "./sequencer.js";
 import { runTag } from "./workload.js";
+import { app } from "../core/app.js";
+import { expandApp } from "../core/app-definition.js";
+
+const referenceApp = expandApp(app);
 
 const { values } = parseArgs({
   options: {
@@ -102,7 +106,7 @@ const measured = async <T>(processes: StackProcesses, run: () => Promise<T>): Pr
 
 const tag = runTag();
 progress(`starting the local stack (DynamoDB Local in memory); run ${tag}`);
-const stack = await startStack({ port: 0, wrapStreamHandler });
+const stack = await startStack({ app: referenceApp, port: 0, wrapStreamHandler });
 // DynamoDB calls by operation on the stack's client while the pipeline runs; settle() waits for the fan-out.
 const watch = watchCalls(stack.store.db);
 const settle = watch.settle;

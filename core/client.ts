@@ -6,7 +6,6 @@
 import { ulid } from "ulid";
 import type { z } from "zod";
 import type { CommandSchemas } from "./decider.js";
-import type { Registry } from "./microservices.js";
 import { MAX_WAIT_SECONDS, OrdinalClientError, type Outcome, type Transport } from "./client/types.js";
 
 export interface SendOptions {
@@ -27,7 +26,8 @@ export type AnyRegistry = Readonly<Record<string, { readonly commands: CommandSc
 
 type CommandsOf<R extends AnyRegistry, M extends keyof R> = R[M]["commands"];
 
-export interface Client<R extends AnyRegistry = Registry> {
+/** `R` is the app's registry (`Registry` of core/app.ts, or `RegistryOf<typeof app>`). */
+export interface Client<R extends AnyRegistry> {
   send<M extends keyof R & string, C extends keyof CommandsOf<R, M> & string>(
     type: M,
     command: C,
@@ -47,7 +47,7 @@ const checkWait = (wait: number) => {
   return wait;
 };
 
-export const createClient = <R extends AnyRegistry = Registry>(transport: Transport): Client<R> => ({
+export const createClient = <R extends AnyRegistry>(transport: Transport): Client<R> => ({
   send: async (type, command, aggregateId, payload, options = {}) => {
     const wait = checkWait(options.wait ?? 0);
     return transport.send(

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { EventRecord } from "./records.js";
 
 /** A command or an event: a discriminated union on `type` with a JSON `data`. */
 export interface Message<T extends string = string, D = unknown> {
@@ -78,9 +79,35 @@ export type CommandOf<S extends CommandSchemas> = {
   [K in keyof S & string]: Message<K, z.output<S[K]>>;
 }[keyof S & string];
 
-export interface Microservice<S extends CommandSchemas = CommandSchemas, State = unknown, E extends Message = Message> {
-  readonly name: string;
+/**
+ * A shaped read of one aggregate, served at `GET <path>` beside the generic
+ * `GET /streams/{streamId}/state`, with the same `?version` / `?at`.
+ */
+export interface View<State = unknown> {
+  /** API Gateway syntax with exactly one parameter, the aggregate id: `/carts/{cartId}`. */
+  readonly path: string;
+  /** The body for the state at `version`; undefined answers 404. */
+  readonly render: (aggregateId: string, state: State, version: number) => Record<string, unknown> | undefined;
+  /** What the 404 calls the aggregate ("no warehouse 'x'"); the microservice's name when absent. */
+  readonly noun?: string;
+}
+
+export interface Microservice<
+  S extends CommandSchemas = CommandSchemas,
+  State = unknown,
+  E extends Message = Message,
+  N extends string = string,
+> {
+  /** Also the `type` clients send and the prefix of its stream ids. */
+  readonly name: N;
   readonly partitionBy: PartitionBy;
+  /**
+   * The one aggregate of a microservice whose whole state is one stream
+   * (`partitionBy: "microservice"` only): a command without `aggregateId` is for it.
+   */
+  readonly singleAggregate?: string;
+  /** An optional shaped read of an aggregate (`GET /carts/{cartId}`). */
+  readonly view?: View<State>;
   /** Bump when the shape of State changes: older snapshots are then rebuilt from the log. */
   readonly schemaVersion: number;
   readonly commands: S;
@@ -96,12 +123,24 @@ export interface Microservice<S extends CommandSchemas = CommandSchemas, State =
 }
 
 /** Identity function that keeps the inferred types of a microservice definition. */
-export const defineMicroservice = <S extends CommandSchemas, State, E extends Message>(
-  definition: Microservice<S, State, E>,
-): Microservice<S, State, E> => definition;
+export const defineMicroservice = <S extends CommandSchemas, State, E extends Message, const N extends string>(
+  definition: Microservice<S, State, E, N>,
+): Microservice<S, State, E, N> => {
+  if (definition.singleAggregate !== undefined && definition.partitionBy !== "microservice")
+    throw new Error(`${definition.name}: singleAggregate needs partitionBy "microservice" (one command key, one stream)`);
+  return definition;
+};
+
+/** The events a microservice writes, as the log holds them: its event union with the record's fields. */
+export type EventsOf<M> = M extends Microservice<any, any, infer E, infer N> ? ReceivedEvent<E, N> : never;
+
+/** An event as the log holds it, with its type and data narrowed to one of `E` (of microservice `N`). */
+export type ReceivedEvent<E extends Message, N extends string = string> = E extends Message
+  ? Omit<EventRecord, "type" | "data" | "microservice"> & { readonly microservice: N } & E
+  : never;
 
 /** The engine only ever sees microservices through this erased view. */
-export type AnyMicroservice = Microservice<CommandSchemas, unknown, Message>;
+export type AnyMicroservice = Microservice<CommandSchemas, unknown, Message, string>;
 
 export const fold = <State, E>(evolve: (state: State, event: E) => State, initial: State, events: Iterable<E>): State => {
   let state = initial;

@@ -8,7 +8,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { fifoId, sendMessages } from "./sqs.js";
-import { kinesisConsumers, queues, streamConsumers, type QueueName } from "./topology.js";
+import type { QueueName, Topology } from "./topology.js";
 
 /** Hands parked batches of a stream consumer back to it; what succeeds leaves the failure destination. */
 export interface ParkedBatches {
@@ -20,6 +20,7 @@ export interface RedriveDeps {
   readonly names: { readonly queueUrls: Readonly<Record<QueueName, string>> };
   /** Where the deployment can re-deliver parked stream batches (the local stack can); else they are only counted. */
   readonly parked?: ParkedBatches;
+  readonly app: { readonly topology: Topology };
 }
 
 export type RedrivePlan =
@@ -28,19 +29,20 @@ export type RedrivePlan =
   /** A stream consumer's failure destination: it holds parked batches. */
   | { readonly kind: "parked"; readonly consumer: string };
 
-const plans: ReadonlyMap<string, RedrivePlan> = new Map<string, RedrivePlan>([
-  ...Object.entries(queues).flatMap(([name, spec]): [string, RedrivePlan][] =>
-    "deadLetter" in spec ? [[spec.deadLetter.queue, { kind: "move", to: name as QueueName }]] : [],
-  ),
-  ...Object.entries({ ...streamConsumers, ...kinesisConsumers }).flatMap(([consumer, spec]): [string, RedrivePlan][] =>
-    [[spec.failureDestination, { kind: "parked", consumer }]],
-  ),
-]);
+/** Where each queue `POST /admin/redrive` takes sends its messages, by queue. */
+export const redrivePlans = (topology: Topology): ReadonlyMap<string, RedrivePlan> =>
+  new Map<string, RedrivePlan>([
+    ...Object.entries(topology.queues).flatMap(([name, spec]): [string, RedrivePlan][] =>
+      spec.deadLetter ? [[spec.deadLetter.queue, { kind: "move", to: name }]] : [],
+    ),
+    ...Object.entries({ ...topology.streamConsumers, ...topology.kinesisConsumers }).map(([consumer, spec]): [string, RedrivePlan] => [
+      spec.failureDestination,
+      { kind: "parked", consumer },
+    ]),
+  ]);
 
-/** Queues `POST /admin/redrive` takes. */
-export const redrivableQueues: readonly string[] = [...plans.keys()].sort();
-
-export const redrivePlanOf = (queue: string): RedrivePlan | undefined => plans.get(queue);
+/** Queues `POST /admin/redrive` takes, in name order. */
+export const redrivableQueues = (topology: Topology): readonly string[] => [...redrivePlans(topology).keys()].sort();
 
 export interface RedriveResult {
   readonly queue: string;
@@ -62,13 +64,13 @@ export const redrive = async (
   deps: RedriveDeps,
   { queue, redriveId, maxMessages = 1_000 }: { queue: string; redriveId: string; maxMessages?: number },
 ): Promise<RedriveResult> => {
-  const plan = redrivePlanOf(queue);
+  const plan = redrivePlans(deps.app.topology).get(queue);
   if (!plan) throw new Error(`'${queue}' is neither a dead-letter queue nor a failure destination`);
   if (plan.kind === "parked" && deps.parked) {
     const { redriven, remaining } = await deps.parked.redrive(queue);
     return { queue, to: plan.consumer, moved: redriven, parked: remaining, done: remaining === 0 };
   }
-  const fromUrl = deps.names.queueUrls[queue as QueueName];
+  const fromUrl = deps.names.queueUrls[queue];
   if (plan.kind === "parked") {
     // On AWS the queue holds Lambda's on-failure records (shard and sequence range), counted here.
     if (!fromUrl) return { queue, moved: 0, parked: 0, done: true };
@@ -79,7 +81,8 @@ export const redrive = async (
     return { queue, moved: 0, parked, done: true };
   }
   const toUrl = deps.names.queueUrls[plan.to];
-  const fifo = "fifo" in queues[plan.to];
+  if (!fromUrl || !toUrl) throw new Error(`redrive of ${queue} needs both queues' URLs; this function has ${fromUrl ? "none for " + plan.to : "none for " + queue}`);
+  const fifo = Boolean(deps.app.topology.queues[plan.to]?.fifo);
   let moved = 0;
   while (moved < maxMessages) {
     const { Messages = [] } = await deps.sqs.send(

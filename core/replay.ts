@@ -3,19 +3,22 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { listArchive, readArchiveObject } from "./fanout/archiver.js";
-import { accepts, projections } from "./projections/index.js";
+import { partOf, type ExpandedApp } from "./app-definition.js";
+import { accepts } from "./projections/projection.js";
 import type { EventRecord } from "./records.js";
 import { fifoId, sendMessages } from "./sqs.js";
-import { queues, type ProjectionName, type QueueName } from "./topology.js";
+import type { QueueName } from "./topology.js";
 
 export interface ReplayDeps {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly names: { readonly archiveBucket: string; readonly queueUrls: Readonly<Record<QueueName, string>> };
+  readonly app: Pick<ExpandedApp, "projections" | "topology">;
 }
 
 export interface ReplayPageInput {
-  readonly handler: ProjectionName;
+  /** The projection to replay into. */
+  readonly handler: string;
   /** Inclusive bounds on `recordedAt`, ms since epoch. */
   readonly from?: number;
   readonly to?: number;
@@ -39,10 +42,10 @@ export interface ReplayPageResult {
   readonly nextStartAfter?: string;
 }
 
-export const replayQueueOf = (handler: ProjectionName): QueueName => {
+export const replayQueueOf = (app: Pick<ExpandedApp, "topology">, handler: string): QueueName => {
   const name = `${handler}-replay`;
-  if (!(name in queues)) throw new Error(`the topology has no replay queue '${name}'`);
-  return name as QueueName;
+  if (!Object.hasOwn(app.topology.queues, name)) throw new Error(`the topology has no replay queue '${name}'`);
+  return name;
 };
 
 /**
@@ -57,8 +60,8 @@ const inRange = (event: EventRecord, from?: number, to?: number) =>
 
 export const replayPage = async (deps: ReplayDeps, input: ReplayPageInput): Promise<ReplayPageResult> => {
   const { handler, from, to, startAfter, maxObjects, replayId, slackMs = 3_600_000 } = input;
-  const projection = projections[handler];
-  const queueUrl = deps.names.queueUrls[replayQueueOf(handler)];
+  const projection = partOf(deps.app.projections, "projection", handler);
+  const queueUrl = deps.names.queueUrls[replayQueueOf(deps.app, handler)]!;
   const bucket = deps.names.archiveBucket;
   const page = await listArchive(deps.s3, bucket, {
     from: from === undefined ? undefined : new Date(from - slackMs),

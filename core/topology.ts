@@ -1,6 +1,11 @@
-// The one description of Ordinal's resources. `stacks/` builds CloudFormation
-// from it and `local/` builds the emulated stack from it, so the two cannot
-// drift (test/stacks.infra.test.ts compares it with the synthesized template).
+// The one description of Ordinal's resources: the engine's own (tables, the
+// all-events stream, archive, topic, sequencer, publisher, archiver, routes)
+// and `expandTopology`, which adds what an app definition needs (each
+// projection's consumer and queues, each process manager's consumer, views,
+// projection routes, subscribers). `stacks/` builds CloudFormation from the
+// expanded topology and `local/` the emulated stack, so the two cannot drift
+// (test/stacks.infra.test.ts compares it with the synthesized template).
+import type { AppDefinition } from "./app-definition.js";
 
 export type KeyType = "string" | "number";
 
@@ -71,6 +76,8 @@ export type Access = "read" | "write" | "readwrite";
 export interface FunctionSpec {
   /** Handler path as SST expects it: file without extension + export name. */
   readonly handler: string;
+  /** Settings of a generic handler (which projection, manager or view it runs): its environment on AWS. */
+  readonly environment?: Readonly<Record<string, string>>;
   readonly tables: Partial<Record<TableName, Access>>;
   /** Other resources it uses, and how: the stacks grant exactly these. */
   readonly uses?: {
@@ -99,6 +106,9 @@ export const topics = {
 } as const;
 export type TopicName = keyof typeof topics;
 
+/** A queue, by the name the topology gives it (the key of `Topology.queues`). */
+export type QueueName = string;
+
 export interface QueueSpec {
   readonly name: string;
   readonly fifo?: boolean;
@@ -109,28 +119,11 @@ export interface QueueSpec {
   readonly subscription?: { readonly topic: TopicName; readonly filterPolicy: Record<string, readonly string[]> };
 }
 
-/** Handlers fed by the Kinesis stream live and, on replay, by their own FIFO queue. */
-export const projectionNames = ["cart-summary", "open-carts"] as const;
-export type ProjectionName = (typeof projectionNames)[number];
-
-export const queues = {
-  "cart-summary-replay": { name: "cart-summary-replay.fifo", fifo: true, env: "CART_SUMMARY_REPLAY_QUEUE", deadLetter: { queue: "cart-summary-replay-dlq", maxReceiveCount: 5 } },
-  "cart-summary-replay-dlq": { name: "cart-summary-replay-dlq.fifo", fifo: true, env: "CART_SUMMARY_REPLAY_DLQ" },
-  "open-carts-replay": { name: "open-carts-replay.fifo", fifo: true, env: "OPEN_CARTS_REPLAY_QUEUE", deadLetter: { queue: "open-carts-replay-dlq", maxReceiveCount: 5 } },
-  "open-carts-replay-dlq": { name: "open-carts-replay-dlq.fifo", fifo: true, env: "OPEN_CARTS_REPLAY_DLQ" },
+/** Queues of the engine itself: the fan-out consumers' failure destinations. */
+export const engineQueues: Readonly<Record<string, QueueSpec>> = {
   "publisher-failures": { name: "publisher-failures", env: "PUBLISHER_FAILURES_QUEUE" },
   "archiver-failures": { name: "archiver-failures", env: "ARCHIVER_FAILURES_QUEUE" },
-  "cart-summary-failures": { name: "cart-summary-failures", env: "CART_SUMMARY_FAILURES_QUEUE" },
-  "open-carts-failures": { name: "open-carts-failures", env: "OPEN_CARTS_FAILURES_QUEUE" },
-  "checkout-failures": { name: "checkout-failures", env: "CHECKOUT_FAILURES_QUEUE" },
-  /** The example SNS consumer: closed or checked-out carts only. */
-  "cart-closed-subscriber": {
-    name: "cart-closed-subscriber",
-    env: "CART_CLOSED_SUBSCRIBER_QUEUE",
-    subscription: { topic: "events", filterPolicy: { microservice: ["cart"], type: ["CartClosed"] } },
-  },
-} as const satisfies Record<string, QueueSpec>;
-export type QueueName = keyof typeof queues;
+};
 
 /**
  * How a route's caller proves who it is. `jwt`: users, with a bearer token
@@ -149,7 +142,8 @@ export interface RouteSpec extends FunctionSpec {
   readonly roles?: readonly string[];
 }
 
-export const routes: readonly RouteSpec[] = [
+/** The engine's own routes; the app adds views, projection routes, and the replay and redrive grants. */
+const engineRoutes: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/command",
@@ -167,44 +161,9 @@ export const routes: readonly RouteSpec[] = [
   },
   // Reads events too: the outcome shows the chain of commands and events that led to the command.
   { method: "GET", path: "/commands/{key}/{seq}", handler: "functions/outcome.handler", tables: { outcomes: "read", commands: "read", events: "read" } },
-  { method: "GET", path: "/inventory/{warehouse}", handler: "functions/inventory.handler", tables: { snapshots: "read", events: "read" } },
-  { method: "GET", path: "/carts/{cartId}", handler: "functions/cart.handler", tables: { snapshots: "read" } },
   { method: "GET", path: "/streams/{streamId}/events", handler: "functions/events.handler", tables: { events: "read" } },
   { method: "GET", path: "/streams/{streamId}/state", handler: "functions/state.handler", tables: { snapshots: "read", events: "read" } },
-  { method: "GET", path: "/accounts/{accountId}", handler: "functions/account.handler", tables: { snapshots: "read", events: "read" } },
   { method: "GET", path: "/health", handler: "functions/health.handler", tables: {} },
-  { method: "GET", path: "/users/{user}/carts", handler: "functions/user-carts.handler", tables: { projections: "read" } },
-  { method: "GET", path: "/carts", handler: "functions/open-carts.handler", tables: { projections: "read" } },
-  {
-    method: "POST",
-    path: "/admin/replay",
-    handler: "functions/replay.handler",
-    roles: ["admin"],
-    // `reset` empties the projection's items first.
-    tables: { projections: "readwrite" },
-    uses: { buckets: { archive: "read" }, queues: { "cart-summary-replay": "send", "open-carts-replay": "send" } },
-  },
-  {
-    method: "POST",
-    path: "/admin/redrive",
-    handler: "functions/redrive.handler",
-    roles: ["admin"],
-    tables: {},
-    uses: {
-      queues: {
-        "cart-summary-replay-dlq": "consume",
-        "cart-summary-replay": "send",
-        "open-carts-replay-dlq": "consume",
-        "open-carts-replay": "send",
-        // Failure destinations are only counted for now.
-        "publisher-failures": "consume",
-        "archiver-failures": "consume",
-        "cart-summary-failures": "consume",
-        "open-carts-failures": "consume",
-        "checkout-failures": "consume",
-      },
-    },
-  },
 ];
 
 /** Answers every request no route matched: 404 or 405, always JSON. */
@@ -224,6 +183,7 @@ export interface StreamConsumerSpec extends ShardConsumerSpec {
   readonly source: TableName;
 }
 
+/** The engine's consumers of the DynamoDB streams. */
 export const streamConsumers = {
   sequencer: {
     source: "commands",
@@ -253,52 +213,18 @@ export interface KinesisConsumerSpec extends ShardConsumerSpec {
   readonly failureDestination: QueueName;
 }
 
-const projectionTables = { projections: "readwrite", events: "read" } as const;
-
-export const kinesisConsumers = {
-  archiver: {
-    source: "allEvents",
-    handler: "functions/archiver.handler",
-    batchSize: 500,
-    retryAttempts: 10,
-    maxBatchingWindowSeconds: 5,
-    failureDestination: "archiver-failures",
-    // The archive index (which version of each stream is archived) lives in the projections table.
-    tables: { projections: "readwrite", events: "read" },
-    uses: { kinesis: { allEvents: "read" }, buckets: { archive: "write" } },
-  },
-  "cart-summary": {
-    source: "allEvents",
-    handler: "functions/projector.cartSummary",
-    batchSize: 100,
-    retryAttempts: 10,
-    maxBatchingWindowSeconds: 0,
-    failureDestination: "cart-summary-failures",
-    tables: projectionTables,
-    uses: { kinesis: { allEvents: "read" } },
-  },
-  "open-carts": {
-    source: "allEvents",
-    handler: "functions/projector.openCarts",
-    batchSize: 100,
-    retryAttempts: 10,
-    maxBatchingWindowSeconds: 0,
-    failureDestination: "open-carts-failures",
-    tables: projectionTables,
-    uses: { kinesis: { allEvents: "read" } },
-  },
-  /** The checkout process manager: answers inventory's reservations with commands to the cart. */
-  checkout: {
-    source: "allEvents",
-    handler: "functions/process-manager.checkout",
-    batchSize: 100,
-    retryAttempts: 10,
-    maxBatchingWindowSeconds: 0,
-    failureDestination: "checkout-failures",
-    tables: { commands: "write" },
-    uses: { kinesis: { allEvents: "read" } },
-  },
-} as const satisfies Record<string, KinesisConsumerSpec>;
+/** The engine's own consumer of the "all events" stream: the archive. */
+const archiver: KinesisConsumerSpec = {
+  source: "allEvents",
+  handler: "functions/archiver.handler",
+  batchSize: 500,
+  retryAttempts: 10,
+  maxBatchingWindowSeconds: 5,
+  failureDestination: "archiver-failures",
+  // The archive index (which version of each stream is archived) lives in the projections table.
+  tables: { projections: "readwrite", events: "read" },
+  uses: { kinesis: { allEvents: "read" }, buckets: { archive: "write" } },
+};
 
 /** Consumers of SQS queues: the replay path of each projection. */
 export interface QueueConsumerSpec extends FunctionSpec {
@@ -306,19 +232,195 @@ export interface QueueConsumerSpec extends FunctionSpec {
   readonly batchSize: number;
 }
 
-export const queueConsumers = {
-  "cart-summary-replay": {
-    source: "cart-summary-replay",
-    handler: "functions/projector.cartSummaryReplay",
-    batchSize: 10,
-    tables: projectionTables,
-    uses: { queues: { "cart-summary-replay": "consume" } },
-  },
-  "open-carts-replay": {
-    source: "open-carts-replay",
-    handler: "functions/projector.openCartsReplay",
-    batchSize: 10,
-    tables: projectionTables,
-    uses: { queues: { "open-carts-replay": "consume" } },
-  },
-} as const satisfies Record<string, QueueConsumerSpec>;
+/** Everything a deployment runs: the engine's resources plus what its app definition adds. */
+export interface Topology {
+  readonly queues: Readonly<Record<QueueName, QueueSpec>>;
+  readonly streamConsumers: Readonly<Record<string, StreamConsumerSpec>>;
+  readonly kinesisConsumers: Readonly<Record<string, KinesisConsumerSpec>>;
+  readonly queueConsumers: Readonly<Record<string, QueueConsumerSpec>>;
+  readonly routes: readonly RouteSpec[];
+  readonly fallbackRoute: FunctionSpec;
+  /** The projections `POST /admin/replay` can rebuild. */
+  readonly projections: readonly string[];
+}
+
+/** The environment variables that tell a generic handler what it runs. */
+export const handlerEnv = {
+  projection: "ORDINAL_PROJECTION",
+  processManager: "ORDINAL_PROCESS_MANAGER",
+  microservice: "ORDINAL_MICROSERVICE",
+  route: "ORDINAL_ROUTE",
+} as const;
+
+/** A handler's setting from its environment, or a wiring error naming the variable. */
+export const settingOf = (environment: Readonly<Record<string, string | undefined>> | undefined, name: string): string => {
+  const value = environment?.[name];
+  if (!value) throw new Error(`${name} is not set: the stack tells a generic handler what it runs`);
+  return value;
+};
+
+const envName = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+const projectionTables = { projections: "readwrite", events: "read" } as const;
+const shardDefaults = { batchSize: 100, retryAttempts: 10, maxBatchingWindowSeconds: 0 } as const;
+/** Names a handler may not take: the engine's consumers, and "archive", the archive index's partition of the projections table. */
+const reservedNames = new Set([...Object.keys(streamConsumers), "archiver", "archive"]);
+const handlerName = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** What each projection, process manager and subscriber adds to the engine's topology. */
+const appTopology = (app: AppDefinition) => {
+  const queues: Record<QueueName, QueueSpec> = {};
+  const kinesis: Record<string, KinesisConsumerSpec> = {};
+  const queueConsumers: Record<string, QueueConsumerSpec> = {};
+  const routes: RouteSpec[] = [];
+  for (const projection of app.projections ?? []) {
+    const { name } = projection;
+    const environment = { [handlerEnv.projection]: name };
+    queues[`${name}-replay`] = {
+      name: `${name}-replay.fifo`,
+      fifo: true,
+      env: `${envName(name)}_REPLAY_QUEUE`,
+      deadLetter: { queue: `${name}-replay-dlq`, maxReceiveCount: 5 },
+    };
+    queues[`${name}-replay-dlq`] = { name: `${name}-replay-dlq.fifo`, fifo: true, env: `${envName(name)}_REPLAY_DLQ` };
+    queues[`${name}-failures`] = { name: `${name}-failures`, env: `${envName(name)}_FAILURES_QUEUE` };
+    kinesis[name] = {
+      source: "allEvents",
+      handler: "functions/projector.live",
+      environment,
+      ...shardDefaults,
+      failureDestination: `${name}-failures`,
+      tables: projectionTables,
+      uses: { kinesis: { allEvents: "read" } },
+    };
+    queueConsumers[`${name}-replay`] = {
+      source: `${name}-replay`,
+      handler: "functions/projector.replay",
+      environment,
+      batchSize: 10,
+      tables: projectionTables,
+      uses: { queues: { [`${name}-replay`]: "consume" } },
+    };
+    for (const route of projection.routes ?? [])
+      routes.push({
+        method: "GET",
+        path: route.path,
+        handler: "functions/query.handler",
+        environment: { ...environment, [handlerEnv.route]: route.path },
+        // Read models only: a route cannot write, nor read the log.
+        tables: { projections: "read" },
+      });
+  }
+  for (const manager of app.processManagers ?? []) {
+    const { name } = manager;
+    queues[`${name}-failures`] = { name: `${name}-failures`, env: `${envName(name)}_FAILURES_QUEUE` };
+    kinesis[name] = {
+      source: "allEvents",
+      handler: "functions/process-manager.handler",
+      environment: { [handlerEnv.processManager]: name },
+      ...shardDefaults,
+      failureDestination: `${name}-failures`,
+      // Its reactions are appended to the commands table, as the API appends commands.
+      tables: { commands: "write" },
+      uses: { kinesis: { allEvents: "read" } },
+    };
+  }
+  for (const microservice of Object.values(app.microservices)) {
+    if (!microservice.view) continue;
+    routes.push({
+      method: "GET",
+      path: microservice.view.path,
+      handler: "functions/view.handler",
+      environment: { [handlerEnv.microservice]: microservice.name },
+      // The snapshot now; the log for ?version / ?at.
+      tables: { snapshots: "read", events: "read" },
+    });
+  }
+  for (const [name, subscriber] of Object.entries(app.subscribers ?? {}))
+    queues[name] = { name, env: `${envName(name)}_QUEUE`, subscription: { topic: "events", filterPolicy: subscriber.filterPolicy } };
+  return { queues, kinesis, queueConsumers, routes };
+};
+
+const problemsOf = (app: AppDefinition, added: ReturnType<typeof appTopology>): string[] => {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  const claim = (name: string, what: string) => {
+    if (!handlerName.test(name)) problems.push(`${what} '${name}': a name is 1-40 lowercase letters, digits or '-', starting with a letter`);
+    if (reservedNames.has(name)) problems.push(`${what} '${name}': the name is the engine's`);
+    const before = seen.get(name);
+    if (before) problems.push(`${what} '${name}': the name is also a ${before}'s`);
+    seen.set(name, what);
+  };
+  for (const [key, microservice] of Object.entries(app.microservices)) {
+    if (key !== microservice.name) problems.push(`microservice '${microservice.name}' is registered as '${key}': register it under its name`);
+    if (!/^[a-z][a-z0-9-]{0,39}$/.test(microservice.name)) problems.push(`microservice '${microservice.name}': a name is 1-40 lowercase letters, digits or '-'`);
+    if (microservice.view && (microservice.view.path.match(/\{\w+\}/g) ?? []).length !== 1)
+      problems.push(`microservice '${microservice.name}': its view's path ${microservice.view.path} must have exactly one {parameter}, the aggregate id`);
+  }
+  const registered = new Set(Object.keys(app.microservices));
+  for (const [what, handlers] of [["projection", app.projections ?? []], ["process manager", app.processManagers ?? []]] as const)
+    for (const handler of handlers) {
+      claim(handler.name, what);
+      for (const source of handler.from)
+        if (!registered.has(source.name)) problems.push(`${what} '${handler.name}' takes events of '${source.name}', which the app does not register`);
+    }
+  for (const name of Object.keys(app.subscribers ?? {})) claim(name, "subscriber");
+  const routeKeys = new Set<string>();
+  for (const route of [...engineRoutes, ...added.routes]) {
+    const key = `${route.method} ${route.path.replace(/\{\w+\}/g, "{}")}`;
+    if (routeKeys.has(key)) problems.push(`route ${route.method} ${route.path} is declared twice`);
+    routeKeys.add(key);
+  }
+  return problems;
+};
+
+/**
+ * The full topology of a deployment: the engine's resources plus, for each
+ * projection, its live consumer, replay queue, replay dead-letter queue and
+ * failure destination; for each process manager its consumer and failure
+ * destination; each view and projection route; each subscriber; and the
+ * replay and redrive routes, granted exactly those queues. Throws on an app
+ * whose names clash or whose handlers follow unregistered microservices.
+ */
+export const expandTopology = (app: AppDefinition): Topology => {
+  const added = appTopology(app);
+  const problems = problemsOf(app, added);
+  if (problems.length) throw new Error(`the app definition is not valid:\n- ${problems.join("\n- ")}`);
+  const queues = { ...engineQueues, ...added.queues };
+  const kinesisConsumers = { archiver, ...added.kinesis };
+  const projections = (app.projections ?? []).map((p) => p.name);
+  const grant = (level: "send" | "consume", names: readonly string[]) => Object.fromEntries(names.map((name) => [name, level]));
+  const deadLetters = Object.values(queues).flatMap((q) => (q.deadLetter ? [q.deadLetter.queue] : []));
+  const failureQueues = Object.values({ ...streamConsumers, ...kinesisConsumers })
+    .map((c) => c.failureDestination)
+    .filter((name) => Object.hasOwn(queues, name));
+  const replayQueues = projections.map((name) => `${name}-replay`);
+  const admin: RouteSpec[] = [
+    {
+      method: "POST",
+      path: "/admin/replay",
+      handler: "functions/replay.handler",
+      roles: ["admin"],
+      // `reset` empties the projection's items first.
+      tables: { projections: "readwrite" },
+      uses: { buckets: { archive: "read" }, queues: grant("send", replayQueues) },
+    },
+    {
+      method: "POST",
+      path: "/admin/redrive",
+      handler: "functions/redrive.handler",
+      roles: ["admin"],
+      tables: {},
+      // Dead letters go back to their queue; failure destinations are only counted for now.
+      uses: { queues: { ...grant("consume", [...deadLetters, ...failureQueues]), ...grant("send", replayQueues) } },
+    },
+  ];
+  return {
+    queues,
+    streamConsumers,
+    kinesisConsumers,
+    queueConsumers: added.queueConsumers,
+    routes: [...engineRoutes, ...added.routes, ...admin],
+    fallbackRoute,
+    projections,
+  };
+};

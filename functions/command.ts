@@ -10,7 +10,7 @@ export const makeHandler = (deps: ApiDeps) =>
   http(async (event) => {
     const caller = callerOf(event, deps);
     const wait = integerParam(event.queryStringParameters?.wait, "wait", { min: 0, max: MAX_WAIT_SECONDS, fallback: 0 })!;
-    const { envelope, microservice } = parseEnvelope(jsonBody(event), deps.microservices, caller);
+    const { envelope, microservice } = parseEnvelope(jsonBody(event), deps.app.microservices, caller);
     const { key, seq } = await appendCommand(deps.store, microservice, envelope, deps.clock());
     const outcome = wait > 0 ? await waitForOutcome(deps.store, key, seq, wait * 1000) : undefined;
     return outcomeAnswer(outcome ?? pendingOutcome(key, seq, envelope));

@@ -1,11 +1,13 @@
 // What handlers need, built from the Lambda environment. The local runtime
 // builds the same shapes itself and passes them to each handler's `make…`.
+// The one place a Lambda learns which app it runs: core/app.ts.
 import { Logger } from "@aws-lambda-powertools/logger";
+import { app } from "../core/app.js";
+import { expandApp, partOf, type ExpandedApp } from "../core/app-definition.js";
 import type { AnyMicroservice } from "../core/decider.js";
 import { documentClient, tableNamesFromEnv, type Store } from "../core/dynamo.js";
-import { microservices } from "../core/microservices.js";
 import type { ParkedBatches } from "../core/redrive.js";
-import { buckets, kinesisStreams, queues, topics, type QueueName } from "../core/topology.js";
+import { buckets, kinesisStreams, topics, type QueueName, type Topology } from "../core/topology.js";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -15,7 +17,8 @@ export const logger = new Logger({ serviceName: "ordinal" });
 
 export interface ApiDeps {
   readonly store: Store;
-  readonly microservices: Readonly<Record<string, AnyMicroservice>>;
+  /** The app the deployment runs, expanded: its microservices, projections, managers and topology. */
+  readonly app: ExpandedApp;
   readonly clock: () => number;
   /** Where the stack's services can be reached, as GET /health reports them. */
   readonly endpoints: Readonly<Record<string, string>>;
@@ -32,20 +35,21 @@ export const storeFromEnv = (env: NodeJS.ProcessEnv = process.env): Store => ({
   tables: tableNamesFromEnv(env),
 });
 
+let expanded: ExpandedApp | undefined;
+/** The deployment's app (core/app.ts), expanded once per Lambda instance. */
+export const appFromEnv = (): ExpandedApp => (expanded ??= expandApp(app));
+
 export const apiDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): ApiDeps => ({
   store: storeFromEnv(env),
-  microservices,
+  app: appFromEnv(),
   clock: Date.now,
   endpoints: { dynamodb: env.DYNAMODB_ENDPOINT ?? `https://dynamodb.${env.AWS_REGION ?? "us-east-1"}.amazonaws.com` },
   identityFromBody: false,
 });
 
 /** A microservice the deployment must serve; its absence is a wiring error, not a client's. */
-export const microserviceOf = (deps: Pick<ApiDeps, "microservices">, name: string): AnyMicroservice => {
-  const microservice = deps.microservices[name];
-  if (!microservice) throw new Error(`microservice '${name}' is not registered`);
-  return microservice;
-};
+export const microserviceOf = (deps: Pick<ApiDeps, "app">, name: string): AnyMicroservice =>
+  partOf(deps.app.microservices, "microservice", name);
 
 /** Where the fan-out's resources are: physical names and URLs, by topology name. */
 export interface FanoutNames {
@@ -65,11 +69,12 @@ export interface FanoutDeps extends ApiDeps {
   readonly parked?: ParkedBatches;
 }
 
-export const fanoutNamesFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutNames => ({
+/** The names a function was given: a queue it may not use has no URL. */
+export const fanoutNamesFromEnv = (topology: Pick<Topology, "queues">, env: NodeJS.ProcessEnv = process.env): FanoutNames => ({
   allEventsStream: env[kinesisStreams.allEvents.env] ?? "",
   archiveBucket: env[buckets.archive.env] ?? "",
   eventsTopicArn: env[topics.events.env] ?? "",
-  queueUrls: Object.fromEntries(Object.entries(queues).map(([name, spec]) => [name, env[spec.env] ?? ""])) as Record<QueueName, string>,
+  queueUrls: Object.fromEntries(Object.entries(topology.queues).flatMap(([name, spec]) => (env[spec.env] ? [[name, env[spec.env]!]] : []))),
 });
 
 export const fanoutDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutDeps => ({
@@ -78,5 +83,5 @@ export const fanoutDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutD
   s3: new S3Client({}),
   sns: new SNSClient({}),
   sqs: new SQSClient({}),
-  names: fanoutNamesFromEnv(env),
+  names: fanoutNamesFromEnv(appFromEnv().topology, env),
 });

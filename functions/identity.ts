@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { Caller } from "../core/envelope.js";
 import { ForbiddenError, UnauthorizedError } from "../core/errors.js";
 import { SERVICE_ROLE } from "../core/keys.js";
-import { routes } from "../core/topology.js";
+import type { RouteSpec } from "../core/topology.js";
 import type { ApiDeps } from "./deps.js";
 
 /** `requestContext.authorizer` of an HTTP API (payload 2.0) event, as API Gateway fills it. */
@@ -68,10 +68,12 @@ export const callerOf = (event: APIGatewayProxyEventV2, deps: Pick<ApiDeps, "ide
  * event's route key): 403 for a caller with none of them. Without a caller
  * (identity from the body) there is no one to check.
  */
-export const authorizeRoute = (event: APIGatewayProxyEventV2, deps: Pick<ApiDeps, "identityFromBody">): Caller | undefined => {
+export const authorizeRoute = (
+  event: APIGatewayProxyEventV2,
+  deps: Pick<ApiDeps, "identityFromBody">,
+  route: Pick<RouteSpec, "roles">,
+): Caller | undefined => {
   const caller = callerOf(event, deps);
-  const route = routes.find((r) => `${r.method} ${r.path}` === event.routeKey);
-  if (!route) throw new Error(`no route ${event.routeKey} in the topology`);
   const needed = route.roles ?? [];
   if (caller && needed.length > 0 && !needed.some((role) => caller.roles.includes(role)))
     throw new ForbiddenError(

@@ -1,15 +1,17 @@
 // Process managers, fed by the Kinesis "all events" stream: each reaction is
 // appended to the commands table through the typed client's direct transport,
 // with the API's validation, as `service:<name>` with the service role.
+// One handler for every manager: ORDINAL_PROCESS_MANAGER names the one it runs.
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
+import { partOf } from "../core/app-definition.js";
 import { createClient, direct, type AnyRegistry } from "../core/client.js";
-import { microservices } from "../core/microservices.js";
-import { callerOf, checkout as checkoutManager, runProcessManager, type ProcessManager } from "../core/process-managers/index.js";
-import { logger, storeFromEnv, type ApiDeps } from "./deps.js";
+import { callerOf, runProcessManager } from "../core/process-managers/index.js";
+import { handlerEnv, settingOf, type FunctionSpec } from "../core/topology.js";
+import { appFromEnv, logger, storeFromEnv, type ApiDeps } from "./deps.js";
 import { lazy } from "./http.js";
 import { decodeKinesisBatch } from "./event-records.js";
 
-export type ProcessManagerDeps = Pick<ApiDeps, "store" | "microservices" | "clock">;
+export type ProcessManagerDeps = Pick<ApiDeps, "store" | "app" | "clock">;
 
 /**
  * Kinesis: a batch resumes from the first record reported, so report the
@@ -17,9 +19,10 @@ export type ProcessManagerDeps = Pick<ApiDeps, "store" | "microservices" | "cloc
  * record. The records before it are done; it and those after come again, and
  * the commands already sent for them are answered duplicate.
  */
-export const makeKinesisHandler = (manager: ProcessManager<any>) => (deps: ProcessManagerDeps) => {
+export const makeHandler = (deps: ProcessManagerDeps, spec: Pick<FunctionSpec, "environment">) => {
+  const manager = partOf(deps.app.processManagers, "process manager", settingOf(spec.environment, handlerEnv.processManager));
   const client = createClient<AnyRegistry>(
-    direct({ store: deps.store, caller: callerOf(manager), microservices: deps.microservices, clock: deps.clock }),
+    direct({ store: deps.store, caller: callerOf(manager), microservices: deps.app.microservices, clock: deps.clock }),
   );
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const { records, poison, usable } = decodeKinesisBatch(event);
@@ -36,6 +39,6 @@ export const makeKinesisHandler = (manager: ProcessManager<any>) => (deps: Proce
   };
 };
 
-export const makeCheckout = makeKinesisHandler(checkoutManager);
-
-export const checkout = lazy(() => makeCheckout({ store: storeFromEnv(), microservices, clock: Date.now }));
+export const handler = lazy(() =>
+  makeHandler({ store: storeFromEnv(), app: appFromEnv(), clock: Date.now }, { environment: process.env as Record<string, string> }),
+);

@@ -1,17 +1,25 @@
 // Projections, live from the Kinesis "all events" stream and replayed from
 // their FIFO queues: the same runner, with each source's partial-failure rules.
+// One handler for every projection: ORDINAL_PROJECTION names the one it runs.
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { partOf, type ExpandedApp } from "../core/app-definition.js";
 import type { Store } from "../core/dynamo.js";
-import { cartSummary as cartSummaryProjection, openCarts as openCartsProjection, project, type Projection, type ProjectResult } from "../core/projections/index.js";
-import { logger, storeFromEnv } from "./deps.js";
+import { project, type AnyProjection, type ProjectResult } from "../core/projections/index.js";
+import { handlerEnv, settingOf, type FunctionSpec } from "../core/topology.js";
+import { appFromEnv, logger, storeFromEnv } from "./deps.js";
 import { decodeEventRecord, decodeKinesisBatch } from "./event-records.js";
 import { lazy } from "./http.js";
 
 export interface ProjectorDeps {
   readonly store: Store;
+  readonly app: Pick<ExpandedApp, "projections">;
 }
 
-const failedEventIds = (projection: Projection<any>, result: ProjectResult): Set<string> => {
+/** The projection a consumer runs, as its environment names it. */
+const projectionOf = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">): AnyProjection =>
+  partOf(deps.app.projections, "projection", settingOf(spec.environment, handlerEnv.projection));
+
+const failedEventIds = (projection: AnyProjection, result: ProjectResult): Set<string> => {
   for (const failure of result.failures)
     logger.error("projection failed for an item; its records will be delivered again", {
       projection: projection.name,
@@ -27,10 +35,9 @@ const failedEventIds = (projection: Projection<any>, result: ProjectResult): Set
  * first that failed or could not be decoded; records after it come again,
  * and those already applied are skipped by the item's versions.
  */
-export const makeKinesisHandler =
-  (projection: Projection<any>) =>
-  (deps: ProjectorDeps) =>
-  async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
+  const projection = projectionOf(deps, spec);
+  return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { projection: projection.name, sequenceNumber: records[poison]!.id });
     const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event)));
@@ -38,6 +45,7 @@ export const makeKinesisHandler =
     const at = firstFailed === -1 ? poison : firstFailed;
     return { batchItemFailures: at === -1 ? [] : [{ itemIdentifier: records[at]!.id }] };
   };
+};
 
 /**
  * SQS FIFO: report each failed message and every later one of its group,
@@ -46,10 +54,9 @@ export const makeKinesisHandler =
  * same one record at a time; the runner wants the batch at once, to read
  * and write each read-model item once per batch.)
  */
-export const makeSqsHandler =
-  (projection: Projection<any>) =>
-  (deps: ProjectorDeps) =>
-  async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const makeReplay = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
+  const projection = projectionOf(deps, spec);
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const records = event.Records.map((r) => ({ id: r.messageId, group: r.attributes.MessageGroupId ?? "", event: decodeEventRecord(r.body) }));
     for (const r of records)
       if (!r.event) logger.error("an SQS message is not an event record", { projection: projection.name, messageId: r.id });
@@ -64,8 +71,8 @@ export const makeSqsHandler =
     }
     return { batchItemFailures };
   };
+};
 
-export const cartSummary = lazy(() => makeKinesisHandler(cartSummaryProjection)({ store: storeFromEnv() }));
-export const openCarts = lazy(() => makeKinesisHandler(openCartsProjection)({ store: storeFromEnv() }));
-export const cartSummaryReplay = lazy(() => makeSqsHandler(cartSummaryProjection)({ store: storeFromEnv() }));
-export const openCartsReplay = lazy(() => makeSqsHandler(openCartsProjection)({ store: storeFromEnv() }));
+const depsFromEnv = (): ProjectorDeps => ({ store: storeFromEnv(), app: appFromEnv() });
+export const live = lazy(() => makeLive(depsFromEnv(), { environment: process.env as Record<string, string> }));
+export const replay = lazy(() => makeReplay(depsFromEnv(), { environment: process.env as Record<string, string> }));

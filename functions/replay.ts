@@ -8,7 +8,7 @@ import { parseBody } from "../core/envelope.js";
 import { ValidationError } from "../core/errors.js";
 import { resetProjection } from "../core/projections/index.js";
 import { replayPage, type ReplayDeps } from "../core/replay.js";
-import { projectionNames } from "../core/topology.js";
+import type { RouteSpec, Topology } from "../core/topology.js";
 import { INSTANT_RULE, isoInstant } from "../core/iso8601.js";
 import { fanoutDepsFromEnv, type ApiDeps } from "./deps.js";
 import { http, jsonBody, lazy } from "./http.js";
@@ -17,8 +17,8 @@ import { authorizeRoute } from "./identity.js";
 const timeRule = `${INSTANT_RULE}, or milliseconds since the epoch`;
 const time = z.union([z.number().int().nonnegative(), isoInstant], { error: timeRule });
 
-const bodySchema = z.strictObject({
-  handler: z.enum(projectionNames, { error: `must be one of ${projectionNames.join(", ")}` }),
+const bodySchemaOf = (projections: readonly string[]) => z.strictObject({
+  handler: z.string({ error: `must be one of ${projections.join(", ")}` }).refine((name) => projections.includes(name), { error: `must be one of ${projections.join(", ")}` }),
   from: time.optional(),
   to: time.optional(),
   reset: z.boolean("must be true or false").optional(),
@@ -29,8 +29,8 @@ const bodySchema = z.strictObject({
 
 const msOf = (value: number | string | undefined) => (typeof value === "string" ? Date.parse(value) : value);
 
-export const parseReplayRequest = (body: unknown) => {
-  const { from, to, ...rest } = parseBody(bodySchema, body);
+export const parseReplayRequest = (topology: Pick<Topology, "projections">, body: unknown) => {
+  const { from, to, ...rest } = parseBody(bodySchemaOf(topology.projections), body);
   const range = { from: msOf(from), to: msOf(to) };
   if (range.from !== undefined && range.to !== undefined && range.from > range.to)
     throw new ValidationError([{ field: "to", rule: "must not be before from" }]);
@@ -39,10 +39,10 @@ export const parseReplayRequest = (body: unknown) => {
   return { ...rest, ...range };
 };
 
-export const makeHandler = (deps: ReplayDeps & { readonly store: Store } & Pick<ApiDeps, "identityFromBody">) =>
+export const makeHandler = (deps: ReplayDeps & { readonly store: Store } & Pick<ApiDeps, "identityFromBody">, route: Pick<RouteSpec, "roles">) =>
   http(async (event) => {
-    authorizeRoute(event, deps);
-    const request = parseReplayRequest(jsonBody(event));
+    authorizeRoute(event, deps, route);
+    const request = parseReplayRequest(deps.app.topology, jsonBody(event));
     const replayId = request.replayId ?? ulid();
     const deleted = request.reset ? await resetProjection(deps.store, request.handler) : undefined;
     const page = await replayPage(deps, {
@@ -67,4 +67,4 @@ export const makeHandler = (deps: ReplayDeps & { readonly store: Store } & Pick<
     };
   });
 
-export const handler = lazy(() => makeHandler(fanoutDepsFromEnv()));
+export const handler = lazy(() => makeHandler(fanoutDepsFromEnv(), { roles: ["admin"] }));

@@ -1,9 +1,8 @@
 // The commands table's stream → sequencer: events, snapshot and outcomes per aggregate in one transaction.
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { microservices } from "../core/microservices.js";
 import type { CommandRecord } from "../core/records.js";
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
-import { logger, storeFromEnv } from "./deps.js";
+import { appFromEnv, logger, storeFromEnv } from "./deps.js";
 import { lazy } from "./http.js";
 import { newImages } from "./stream-images.js";
 
@@ -22,4 +21,4 @@ export const makeHandler =
     return { batchItemFailures: [{ itemIdentifier: failed.sequenceNumber }] };
   };
 
-export const handler = lazy(() => makeHandler({ store: storeFromEnv(), microservices, clock: Date.now }));
+export const handler = lazy(() => makeHandler({ store: storeFromEnv(), microservices: appFromEnv().microservices, clock: Date.now }));

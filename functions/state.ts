@@ -10,7 +10,7 @@ export const makeHandler = (deps: ApiDeps) =>
   http(async (event) => {
     const streamId = event.pathParameters?.streamId ?? "";
     const parsed = parseStreamId(streamId);
-    const microservice = parsed && deps.microservices[parsed.microservice];
+    const microservice = parsed && deps.app.microservices[parsed.microservice];
     if (!microservice) throw new NotFoundError(`no stream '${streamId}': stream ids are <microservice>:<aggregateId>`);
     const verify = event.queryStringParameters?.verify;
     if (verify !== undefined && verify !== "true" && verify !== "false")

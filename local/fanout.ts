@@ -5,7 +5,7 @@ import { DescribeStreamSummaryCommand, KinesisClient } from "@aws-sdk/client-kin
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { buckets, kinesisStreams, queues, topics, type QueueName, type QueueSpec } from "../core/topology.js";
+import { buckets, kinesisStreams, topics, type QueueName, type QueueSpec } from "../core/topology.js";
 import type { FanoutNames } from "../functions/deps.js";
 import { fauxqsClientConfig, s3ClientConfig, startFauxqs } from "./fauxqs.js";
 import { ensureKinesisStream, kinesisClientConfig, startKinesis } from "./kinesis.js";
@@ -40,7 +40,7 @@ const queueAttributes = (spec: QueueSpec, arns: Partial<Record<string, string>>)
  * archive is written through to `<dataDir>/s3` and the queues to
  * `<dataDir>/sqs.json` (see persistence.ts); without, everything is in memory.
  */
-export const startFanout = async (prefix: string, dataDir?: string): Promise<LocalFanout> => {
+export const startFanout = async (prefix: string, queues: Readonly<Record<QueueName, QueueSpec>>, dataDir?: string): Promise<LocalFanout> => {
   const kinesisMock = await startKinesis({ dataDir: dataDir && join(dataDir, "kinesis") });
   const fauxqs = await startFauxqs().catch(async (error) => {
     await kinesisMock.stop();

@@ -1,57 +1,74 @@
-// The local runtime's wiring from the topology's handler paths to the handlers'
-// factories: the same code Lambda runs, given local dependencies instead of env.
+// The local runtime's handlers: the same factories Lambda runs, given local
+// dependencies instead of the environment. The engine has a fixed set of
+// generic handlers; which projection, manager or view one runs comes from its
+// topology entry (`environment`), so an app's parts need no entry here.
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { cartSummary, openCarts } from "../core/projections/index.js";
+import type { FunctionSpec, RouteSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
 import type { HttpHandler } from "../functions/http.js";
-import * as account from "../functions/account.js";
 import * as archiver from "../functions/archiver.js";
-import * as cart from "../functions/cart.js";
 import * as command from "../functions/command.js";
 import * as events from "../functions/events.js";
 import * as health from "../functions/health.js";
-import * as inventory from "../functions/inventory.js";
-import * as openCartsRoute from "../functions/open-carts.js";
 import * as outcome from "../functions/outcome.js";
 import * as processManager from "../functions/process-manager.js";
-import { makeKinesisHandler, makeSqsHandler } from "../functions/projector.js";
+import * as projector from "../functions/projector.js";
 import * as publisher from "../functions/publisher.js";
+import * as query from "../functions/query.js";
 import * as redrive from "../functions/redrive.js";
 import * as replay from "../functions/replay.js";
 import * as sequencer from "../functions/sequencer.js";
 import * as state from "../functions/state.js";
-import * as userCarts from "../functions/user-carts.js";
+import * as view from "../functions/view.js";
 
-type Factory<E, R> = (deps: FanoutDeps) => (event: E) => Promise<R>;
+type Factory<E, R> = (deps: FanoutDeps, spec: FunctionSpec) => (event: E) => Promise<R>;
 
-export const httpHandlers: Readonly<Record<string, (deps: FanoutDeps) => HttpHandler>> = {
+/** By handler path, as the topology (and SST) names them. */
+const http: Readonly<Record<string, (deps: FanoutDeps, spec: RouteSpec) => HttpHandler>> = {
   "functions/command.handler": command.makeHandler,
   "functions/outcome.handler": outcome.makeHandler,
-  "functions/cart.handler": cart.makeHandler,
-  "functions/inventory.handler": inventory.makeHandler,
   "functions/events.handler": events.makeHandler,
   "functions/health.handler": health.makeHandler,
   "functions/state.handler": state.makeHandler,
-  "functions/account.handler": account.makeHandler,
-  "functions/user-carts.handler": userCarts.makeHandler,
-  "functions/open-carts.handler": openCartsRoute.makeHandler,
+  "functions/view.handler": view.makeHandler,
+  "functions/query.handler": query.makeHandler,
   "functions/replay.handler": replay.makeHandler,
   "functions/redrive.handler": redrive.makeHandler,
 };
 
-export const streamHandlers: Readonly<Record<string, Factory<DynamoDBStreamEvent, DynamoDBBatchResponse>>> = {
-  "functions/sequencer.handler": sequencer.makeHandler,
+const stream: Readonly<Record<string, Factory<DynamoDBStreamEvent, DynamoDBBatchResponse>>> = {
+  "functions/sequencer.handler": (deps) => sequencer.makeHandler({ store: deps.store, microservices: deps.app.microservices, clock: deps.clock }),
   "functions/publisher.handler": publisher.makeHandler,
 };
 
-export const kinesisHandlers: Readonly<Record<string, Factory<KinesisStreamEvent, KinesisStreamBatchResponse>>> = {
+const kinesis: Readonly<Record<string, Factory<KinesisStreamEvent, KinesisStreamBatchResponse>>> = {
   "functions/archiver.handler": archiver.makeHandler,
-  "functions/projector.cartSummary": makeKinesisHandler(cartSummary),
-  "functions/projector.openCarts": makeKinesisHandler(openCarts),
-  "functions/process-manager.checkout": processManager.makeCheckout,
+  "functions/projector.live": projector.makeLive,
+  "functions/process-manager.handler": processManager.makeHandler,
 };
 
-export const queueHandlers: Readonly<Record<string, Factory<SQSEvent, SQSBatchResponse>>> = {
-  "functions/projector.cartSummaryReplay": makeSqsHandler(cartSummary),
-  "functions/projector.openCartsReplay": makeSqsHandler(openCarts),
+const queue: Readonly<Record<string, Factory<SQSEvent, SQSBatchResponse>>> = {
+  "functions/projector.replay": projector.makeReplay,
 };
+
+const lookup = <F>(table: Readonly<Record<string, F>>, kind: string, handler: string): F => {
+  const factory = table[handler];
+  if (!factory) throw new Error(`no local ${kind} handler '${handler}': the engine's generic handlers are ${Object.keys(table).join(", ")}`);
+  return factory;
+};
+
+/** The handler a topology entry names, built with `deps` and told what it runs. */
+export const localHandlers = {
+  http: (deps: FanoutDeps, spec: RouteSpec) => lookup(http, "HTTP", spec.handler)(deps, spec),
+  stream: (deps: FanoutDeps, spec: FunctionSpec) => lookup(stream, "DynamoDB stream", spec.handler)(deps, spec),
+  kinesis: (deps: FanoutDeps, spec: FunctionSpec) => lookup(kinesis, "Kinesis", spec.handler)(deps, spec),
+  queue: (deps: FanoutDeps, spec: FunctionSpec) => lookup(queue, "SQS", spec.handler)(deps, spec),
+};
+
+/** Every handler path the local runtime can run, by kind (test/local-wiring.unit.test.ts checks the topology against them). */
+export const localHandlerPaths = {
+  http: Object.keys(http),
+  stream: Object.keys(stream),
+  kinesis: Object.keys(kinesis),
+  queue: Object.keys(queue),
+} as const;

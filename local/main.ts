@@ -6,6 +6,8 @@ import { parseArgs } from "node:util";
 import { jwtConfigFromEnv } from "../core/auth.js";
 import type { JwtSettings } from "./jwt.js";
 import { DataFolderInUse } from "./data-lock.js";
+import { app } from "../core/app.js";
+import { expandApp } from "../core/app-definition.js";
 import { startStack } from "./stack.js";
 
 const { values } = parseArgs({
@@ -43,6 +45,7 @@ else {
 }
 
 const stack = await startStack({
+  app: expandApp(app),
   port: Number(values.port),
   dataDir: values.memory ? undefined : values.data,
   log: values.quiet ? undefined : log,

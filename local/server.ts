@@ -3,8 +3,8 @@
 import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { PayloadTooLargeError, toHttp, UnauthorizedError } from "../core/errors.js";
-import { matchRoute } from "../core/routing.js";
-import type { RouteAuth } from "../core/topology.js";
+import { routeKeyOf, routeMatcher } from "../core/routing.js";
+import type { RouteAuth, RouteSpec } from "../core/topology.js";
 import { respond, type HttpHandler } from "../functions/http.js";
 import type { AuthorizerContext } from "../functions/identity.js";
 import { verifyBearer, type JwtSettings } from "./jwt.js";
@@ -78,15 +78,17 @@ const toEvent = (
 };
 
 /**
- * Serves the topology's routes with the given handlers (by handler path) and
+ * Serves the topology's routes with the given handlers (by route key) and
  * the fallback for the rest, each behind its route's authorizer (`jwt` for the fallback).
  */
 export const startServer = (
   port: number,
+  routes: readonly RouteSpec[],
   handlers: Readonly<Record<string, HttpHandler>>,
   fallback: HttpHandler,
   auth: GatewayAuth,
 ): Promise<{ server: Server; port: number }> => {
+  const matchRoute = routeMatcher(routes);
   const server = createServer(async (request, response) => {
     const send = (result: APIGatewayProxyStructuredResultV2) => {
       response.writeHead(result.statusCode ?? 200, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])));
@@ -97,9 +99,9 @@ export const startServer = (
       const body = await readBody(request);
       if (body === "too-large") return send(respond(toHttp(new PayloadTooLargeError("request too large"))));
       const match = matchRoute(request.method ?? "GET", url.pathname);
-      const handler = match.kind === "route" ? handlers[match.route.handler] : fallback;
-      if (!handler) throw new Error(`no local handler for ${match.kind === "route" ? match.route.handler : "fallback"}`);
-      const routeKey = match.kind === "route" ? `${match.route.method} ${match.route.path}` : "$default";
+      const routeKey = match.kind === "route" ? routeKeyOf(match.route) : "$default";
+      const handler = match.kind === "route" ? handlers[routeKey] : fallback;
+      if (!handler) throw new Error(`no local handler for ${routeKey}`);
       const kind = match.kind === "route" ? (match.route.auth ?? "jwt") : "jwt";
       const headers = headersOf(request);
       const authorizer = await authorize(auth, kind, { method: request.method ?? "GET", url, headers, body });

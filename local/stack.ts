@@ -4,10 +4,11 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
-import { microservices } from "../core/microservices.js";
-import { kinesisConsumers, queueConsumers, streamConsumers, type ShardConsumerSpec } from "../core/topology.js";
+import type { ExpandedApp } from "../core/app-definition.js";
+import { routeKeyOf } from "../core/routing.js";
+import type { ShardConsumerSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
-import { handler as fallback } from "../functions/fallback.js";
+import { makeHandler as makeFallback } from "../functions/fallback.js";
 import { dynamoCheckpoints, laggingCheckpoints, type CheckpointStore, type LaggingCheckpoints } from "./checkpoints.js";
 import { lockDataFolder } from "./data-lock.js";
 import { aroundCalls, type Call } from "./middleware.js";
@@ -15,7 +16,7 @@ import { localAwsConfig, startDynamo } from "./dynamodb.js";
 import { dynamoFailureDestination, type FailureDestination } from "./failures.js";
 import { startFanout } from "./fanout.js";
 import { KINESIS_PERSIST_INTERVAL_MS } from "./kinesis.js";
-import { httpHandlers, kinesisHandlers, queueHandlers, streamHandlers } from "./handlers.js";
+import { localHandlers } from "./handlers.js";
 import { kinesisSource } from "./kinesis-source.js";
 import { startSqsPoller } from "./sqs-poller.js";
 import type { JwtSettings } from "./jwt.js";
@@ -26,6 +27,8 @@ import { startShardPoller, type BatchHandler, type Poller, type ShardSource } fr
 import { createTables } from "./tables.js";
 
 export interface StackOptions {
+  /** The app to run, expanded (`expandApp(app)` of core/app.ts for the reference app). */
+  readonly app: ExpandedApp;
   readonly port: number;
   /** Where DynamoDB Local keeps its files; undefined keeps everything in memory. */
   readonly dataDir?: string;
@@ -105,7 +108,8 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const streamArns = await createTables(client, store.tables);
     // Before anything else writes: the stream consumers' checkpoints are judged against it.
     const firstOfRun = await firstSequenceOfRun(client, streams, `${TABLE_PREFIX}runs`);
-    const fanout = await startFanout(TABLE_PREFIX, options.dataDir);
+    const { topology } = options.app;
+    const fanout = await startFanout(TABLE_PREFIX, topology.queues, options.dataDir);
     stops.push(() => fanout.stop());
     const { intercept } = options;
     if (intercept)
@@ -118,7 +122,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const redrivers = new Map<string, () => Promise<{ redriven: number; remaining: number }>>();
     const deps: FanoutDeps = {
       store,
-      microservices,
+      app: options.app,
       clock: Date.now,
       endpoints,
       identityFromBody: !options.jwt,
@@ -175,30 +179,26 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     };
 
     const failures: Record<string, FailureDestination> = {};
-    for (const [name, consumer] of Object.entries(streamConsumers)) {
-      const make = streamHandlers[consumer.handler];
-      if (!make) throw new Error(`no local handler for ${consumer.handler}`);
-      const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, make(deps)) : make(deps);
+    for (const [name, consumer] of Object.entries(topology.streamConsumers)) {
+      const made = localHandlers.stream(deps, consumer);
+      const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, made) : made;
       failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), handler);
     }
     const kinesisFailures: Record<string, FailureDestination<KinesisStreamRecord>> = {};
     const allEvents = kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn);
-    for (const [name, consumer] of Object.entries(kinesisConsumers)) {
-      const make = kinesisHandlers[consumer.handler];
-      if (!make) throw new Error(`no local handler for ${consumer.handler}`);
-      const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, make(deps)) : make(deps);
+    for (const [name, consumer] of Object.entries(topology.kinesisConsumers)) {
+      const made = localHandlers.kinesis(deps, consumer);
+      const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, made) : made;
       kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, handler);
     }
-    for (const [name, consumer] of Object.entries(queueConsumers)) {
-      const make = queueHandlers[consumer.handler];
-      if (!make) throw new Error(`no local handler for ${consumer.handler}`);
+    for (const [name, consumer] of Object.entries(topology.queueConsumers)) {
       pollers.push(
         startSqsPoller({
           consumer: name,
           client: fanout.clients.sqs,
-          queueUrl: fanout.names.queueUrls[consumer.source],
-          queueArn: fanout.queueArns[consumer.source],
-          handler: make(deps),
+          queueUrl: fanout.names.queueUrls[consumer.source]!,
+          queueArn: fanout.queueArns[consumer.source]!,
+          handler: localHandlers.queue(deps, consumer),
           batchSize: consumer.batchSize,
           concurrency: 4,
           log,
@@ -253,8 +253,9 @@ const redriveParked = async <R>(destination: FailureDestination<R>, handler: Bat
  * second with other authorizers over the same tables.
  */
 export const startGateway = async (deps: FanoutDeps, port: number, auth: GatewayAuth) => {
-  const handlers = Object.fromEntries(Object.entries(httpHandlers).map(([path, make]) => [path, make(deps)]));
-  const { server, port: bound } = await startServer(port, handlers, fallback, auth);
+  const { routes } = deps.app.topology;
+  const handlers = Object.fromEntries(routes.map((route) => [routeKeyOf(route), localHandlers.http(deps, route)]));
+  const { server, port: bound } = await startServer(port, routes, handlers, makeFallback(deps), auth);
   const stop = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -4,23 +4,27 @@ import { StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { Api, Table, type ApiRouteProps, type Function as Fn, type Queue, type Stack, type StackContext } from "sst/constructs";
-import {
-  fallbackRoute,
-  kinesisConsumers,
-  queueConsumers,
-  routes,
-  streamConsumers,
-  tables as tableSpecs,
-  type ShardConsumerSpec,
-  type TableSpec,
-} from "../core/topology.js";
+import type { ExpandedApp } from "../core/app-definition.js";
+import { routeKeyOf } from "../core/routing.js";
+import { tables as tableSpecs, type ShardConsumerSpec, type TableSpec } from "../core/topology.js";
 import { jwtConfigFromEnv, UNSET_JWT_ISSUER } from "../core/auth.js";
-import { createFanout, createQueue, isQueueName, mapValues } from "./fanout.js";
+import { createFanout, createQueue, mapValues } from "./fanout.js";
 import { functionProps, type Resources } from "./permissions.js";
 
-export function Ordinal({ stack }: StackContext) {
+/**
+ * The stack of a deployment running `app`: every resource its expanded
+ * topology names. `sst.config.ts` builds it for core/app.ts; a test can build
+ * it for an app of its own.
+ */
+export const ordinalStack = (app: Pick<ExpandedApp, "topology">) =>
+  function Ordinal({ stack }: StackContext) {
+    return buildOrdinal(stack, app);
+  };
+
+function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">) {
+  const { routes, fallbackRoute, streamConsumers, kinesisConsumers, queueConsumers } = topology;
   const tables = mapValues(tableSpecs, (spec) => createTable(stack, spec));
-  const resources: Resources = { tables, ...createFanout(stack) };
+  const resources: Resources = { tables, ...createFanout(stack, topology.queues) };
   const { streams, queues } = resources;
 
   // Users' tokens: issuer and audience are read at synth (ORDINAL_JWT_ISSUER,
@@ -34,7 +38,7 @@ export function Ordinal({ stack }: StackContext) {
     routes: {
       ...Object.fromEntries(
         routes.map((route): [string, ApiRouteProps<string>] => [
-          `${route.method} ${route.path}`,
+          routeKeyOf(route),
           { function: functionProps(route, resources), authorizer: route.auth === "iam" ? "iam" : "users" },
         ]),
       ),
@@ -47,7 +51,8 @@ export function Ordinal({ stack }: StackContext) {
   // queue of its own.
   const ownFailureQueues = new Map<string, Queue>();
   const failureQueue = (name: string): Queue => {
-    if (isQueueName(name)) return queues[name];
+    const queue = queues[name];
+    if (queue) return queue;
     if (!ownFailureQueues.has(name)) ownFailureQueues.set(name, createQueue(stack, name));
     return ownFailureQueues.get(name)!;
   };
@@ -74,6 +79,7 @@ export function Ordinal({ stack }: StackContext) {
 
   for (const consumer of Object.values(queueConsumers)) {
     const queue = queues[consumer.source];
+    if (!queue) throw new Error(`queue consumer of '${consumer.source}', which the topology does not have`);
     queue.addConsumer(stack, {
       function: functionProps(consumer, resources, { queue: consumer.source }),
       cdk: { eventSource: { batchSize: consumer.batchSize, reportBatchItemFailures: true } },

@@ -10,7 +10,6 @@ import { Bucket, KinesisStream, Queue, Topic, type App, type Stack } from "sst/c
 import {
   buckets as bucketSpecs,
   kinesisStreams as streamSpecs,
-  queues as queueSpecs,
   topics as topicSpecs,
   type QueueName,
   type QueueSpec,
@@ -21,9 +20,7 @@ import type { Resources } from "./permissions.js";
 export const mapValues = <K extends string, V, R>(record: Record<K, V>, f: (value: V, key: K) => R) =>
   Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value as V, key as K)])) as Record<K, R>;
 
-export const isQueueName = (name: string): name is QueueName => Object.hasOwn(queueSpecs, name);
-
-export function createFanout(stack: Stack): Omit<Resources, "tables"> {
+export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName, QueueSpec>>): Omit<Resources, "tables"> {
   const app = stack.node.root as App;
 
   const streams = mapValues(streamSpecs, (spec) =>
@@ -67,15 +64,15 @@ export function createFanout(stack: Stack): Omit<Resources, "tables"> {
     }),
   );
 
-  const queues = {} as Record<QueueName, Queue>;
+  const queues: Record<QueueName, Queue> = {};
   const queueOf = (name: string): Queue => {
-    if (!isQueueName(name)) throw new Error(`queue '${name}' is not in core/topology.ts`);
-    const spec: QueueSpec = queueSpecs[name];
+    const spec = queueSpecs[name];
+    if (!spec) throw new Error(`queue '${name}' is not in the topology`);
     queues[name] ??= createQueue(stack, spec.name, {
       fifo: spec.fifo,
       deadLetter: spec.deadLetter && { queue: queueOf(spec.deadLetter.queue), maxReceiveCount: spec.deadLetter.maxReceiveCount },
     });
-    return queues[name];
+    return queues[name]!;
   };
   for (const name of Object.keys(queueSpecs)) queueOf(name);
 
@@ -84,7 +81,7 @@ export function createFanout(stack: Stack): Omit<Resources, "tables"> {
     topics[spec.subscription.topic].addSubscribers(stack, {
       [name]: {
         type: "queue",
-        queue: queues[name],
+        queue: queueOf(name),
         cdk: {
           subscription: {
             rawMessageDelivery: true,
@@ -97,7 +94,7 @@ export function createFanout(stack: Stack): Omit<Resources, "tables"> {
     });
   }
 
-  return { streams, buckets, topics, queues };
+  return { queueSpecs, streams, buckets, topics, queues };
 }
 
 /**

@@ -3,7 +3,6 @@ import type { Bucket, FunctionProps, KinesisStream, Queue, Table, Topic } from "
 import {
   buckets as bucketSpecs,
   kinesisStreams as streamSpecs,
-  queues as queueSpecs,
   tables as tableSpecs,
   topics as topicSpecs,
   type Access,
@@ -11,12 +10,14 @@ import {
   type FunctionSpec,
   type KinesisStreamName,
   type QueueName,
+  type QueueSpec,
   type TableName,
   type TopicName,
 } from "../core/topology.js";
 
-/** Every construct built from core/topology.ts, by topology name. */
+/** Every construct built from the expanded topology, by topology name, with the queues' specs. */
 export interface Resources {
+  readonly queueSpecs: Readonly<Record<QueueName, QueueSpec>>;
   readonly tables: Record<TableName, Table>;
   readonly streams: Record<KinesisStreamName, KinesisStream>;
   readonly buckets: Record<BucketName, Bucket>;
@@ -100,13 +101,17 @@ export function access(
   }
   for (const [name, level] of entries(spec.uses?.queues)) {
     const queue = resources.queues[name];
-    environment[queueSpecs[name].env] = queue.queueUrl;
+    const queueSpec = resources.queueSpecs[name];
+    if (!queue || !queueSpec) throw new Error(`a function uses queue '${name}', which the topology does not have`);
+    environment[queueSpec.env] = queue.queueUrl;
     const granted = source && "queue" in source && source.queue === name && level === "consume";
     if (!granted) permissions.push(allow(sqsActions[level], queue.queueArn));
   }
   return { environment, permissions };
 }
 
+/** A function as its topology entry describes it: handler, its generic handler's settings, environment and grants. */
 export function functionProps(spec: FunctionSpec, resources: Resources, source?: EventSource): FunctionProps {
-  return { handler: spec.handler, ...access(spec, resources, source) };
+  const { environment, permissions } = access(spec, resources, source);
+  return { handler: spec.handler, environment: { ...spec.environment, ...environment }, permissions };
 }

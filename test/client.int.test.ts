@@ -13,6 +13,7 @@ import { startStack, type LocalStack } from "../local/stack.js";
 import { apiAt, type Api, type Json } from "./support/api.js";
 import { stopLocalStack } from "./support/local-stack.js";
 import { eventually } from "./support/wait.js";
+import { referenceApp } from "./support/app.js";
 
 let stack: LocalStack;
 let api: Api;
@@ -30,6 +31,7 @@ const redeliverTwice =
 
 beforeAll(async () => {
   stack = await startStack({
+    app: referenceApp,
     port: 0,
     wrapKinesisHandler: (name, handler) => (name === "checkout" ? redeliverTwice(handler) : handler),
   });

@@ -13,6 +13,7 @@ import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
 import { decode, readShard } from "./support/kinesis.js";
 import { stopLocalStack } from "./support/local-stack.js";
 import { gate, until } from "./support/wait.js";
+import { referenceApp } from "./support/app.js";
 
 type KinesisHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 
@@ -74,6 +75,7 @@ describe("a Kinesis consumer that fails one record", () => {
 
   beforeAll(async () => {
     stack = await startStack({
+    app: referenceApp,
       port: 0,
       retryAttempts: 1,
       wrapKinesisHandler: (name, handler) => (name === "cart-summary" ? wrap(handler) : handler),

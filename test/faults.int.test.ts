@@ -8,6 +8,7 @@ import { apiAt, cartCommand } from "./support/api.js";
 import { checkHistory, type Acknowledged } from "./support/history.js";
 import { stopLocalStack } from "./support/local-stack.js";
 import { eventually } from "./support/wait.js";
+import { referenceApp } from "./support/app.js";
 
 const CARTS = 12;
 
@@ -52,6 +53,7 @@ describe("a fault at each step of the pipeline", () => {
     let seen = 0;
     let injected = 0;
     stack = await startStack({
+    app: referenceApp,
       port: 0,
       retryAttempts: 50,
       intercept: (call) => {

@@ -12,6 +12,7 @@ import type { ParkedBatch } from "../local/failures.js";
 import { apiAt, cartCommand, type Api, type Json } from "./support/api.js";
 import { stopLocalStack } from "./support/local-stack.js";
 import { gate, until } from "./support/wait.js";
+import { referenceApp } from "./support/app.js";
 
 type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
@@ -47,6 +48,7 @@ describe("the sequencer's failure destination", () => {
 
   beforeAll(async () => {
     stack = await startStack({
+    app: referenceApp,
       port: 0,
       retryAttempts: 1,
       wrapStreamHandler: (name, handler) => (name === "sequencer" ? poisoned(handler) : handler),
@@ -126,7 +128,7 @@ describe("a restart of the local stack on the same data folder", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "ordinal-checkpoint-"));
   const stacks: LocalStack[] = [];
   const start = async (options: Omit<StackOptions, "port" | "dataDir"> = {}) => {
-    const stack = await startStack({ port: 0, dataDir, ...options });
+    const stack = await startStack({ app: referenceApp, port: 0, dataDir, ...options });
     stacks.push(stack);
     return stack;
   };

@@ -2,17 +2,6 @@ import { defineMicroservice } from "../decider.js";
 import { commands, decide, roles } from "./decide.js";
 import { cartTotal, evolve, initialState, type CartState } from "./state.js";
 
-export const cart = defineMicroservice({
-  name: "cart",
-  partitionBy: "aggregate",
-  schemaVersion: 1,
-  commands,
-  roles,
-  initialState,
-  decide,
-  evolve,
-});
-
 /** The public shape of a cart, as GET /carts/{cartId} answers it. */
 export const view = (cartId: string, state: CartState, version: number) =>
   state.status === "empty"
@@ -26,6 +15,18 @@ export const view = (cartId: string, state: CartState, version: number) =>
         ...(state.status === "checking-out" ? { reservationId: state.reservationId, warehouse: state.warehouse } : {}),
         version,
       };
+
+export const cart = defineMicroservice({
+  name: "cart",
+  partitionBy: "aggregate",
+  schemaVersion: 1,
+  commands,
+  roles,
+  initialState,
+  decide,
+  evolve,
+  view: { path: "/carts/{cartId}", render: view },
+});
 
 export type { CartState, CartEvent, CartLine } from "./state.js";
 export type { CartCommand } from "./decide.js";

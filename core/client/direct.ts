@@ -6,20 +6,19 @@ import type { AnyMicroservice } from "../decider.js";
 import type { Store } from "../dynamo.js";
 import { parseEnvelope, type Caller } from "../envelope.js";
 import { toHttp } from "../errors.js";
-import { microservices as registered } from "../microservices.js";
 import { OrdinalClientError, pendingOutcome, type Transport } from "./types.js";
 
 export interface DirectOptions {
   readonly store: Store;
   /** Who sends: what an authorizer would have established for an API call. */
   readonly caller: Caller;
-  /** The microservices to validate against; every registered one when absent. */
-  readonly microservices?: Readonly<Record<string, AnyMicroservice>>;
+  /** The microservices to validate against: the app's. */
+  readonly microservices: Readonly<Record<string, AnyMicroservice>>;
   /** When a command is received, ms since epoch. */
   readonly clock?: () => number;
 }
 
-export const direct = ({ store, caller, microservices = registered, clock = Date.now }: DirectOptions): Transport => ({
+export const direct = ({ store, caller, microservices, clock = Date.now }: DirectOptions): Transport => ({
   async send(body, waitSeconds) {
     let parsed: ReturnType<typeof parseEnvelope>;
     try {

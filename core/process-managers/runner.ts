@@ -7,10 +7,10 @@ import type { Caller } from "../envelope.js";
 import { SERVICE_ROLE, serviceUserOf } from "../keys.js";
 import type { EventRecord } from "../records.js";
 import { accepts } from "../projections/projection.js";
-import type { ProcessManager } from "./process-manager.js";
+import type { AnyProcessManager } from "./process-manager.js";
 
 /** The identity a process manager sends with. */
-export const callerOf = (manager: ProcessManager<any>): Caller => ({ user: serviceUserOf(manager.name), roles: [SERVICE_ROLE] });
+export const callerOf = (manager: AnyProcessManager): Caller => ({ user: serviceUserOf(manager.name), roles: [SERVICE_ROLE] });
 
 /** The request id of the `index`th command an event caused: the same on every delivery of the event. */
 export const requestIdOf = (event: EventRecord, index: number): string => `${event.eventId}>${index}`;
@@ -22,7 +22,7 @@ export interface RunResult {
 
 /** Reacts to the events in order, sending each reaction's commands in order; stops at the first that fails. */
 export const runProcessManager = async (
-  manager: ProcessManager<any>,
+  manager: AnyProcessManager,
   client: Client<AnyRegistry>,
   events: readonly EventRecord[],
 ): Promise<RunResult> => {

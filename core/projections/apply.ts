@@ -27,10 +27,10 @@ export interface Applied<M> extends Checkpointed<M> {
 /** The events log did not hold the versions a gap needs (yet): the delivery must be retried. */
 export class GapError extends Error {}
 
-export const emptyCheckpoint = <M>(projection: Projection<M>): Checkpointed<M> => ({ versions: {}, model: projection.initial });
+export const emptyCheckpoint = <M>(projection: Projection<M, any>): Checkpointed<M> => ({ versions: {}, model: projection.initial });
 
 export const applyToReadModel = async <M>(
-  projection: Projection<M>,
+  projection: Projection<M, any>,
   key: string,
   current: Checkpointed<M>,
   events: readonly EventRecord[],

@@ -4,7 +4,7 @@ import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, paginateQue
 import { setTimeout as sleep } from "node:timers/promises";
 import { queryAll, type Store } from "../dynamo.js";
 import type { Checkpointed } from "./apply.js";
-import type { Projection } from "./projection.js";
+import type { Projection, ReadModels } from "./projection.js";
 
 /** An item of the projections table. */
 export interface ReadModelItem<M> extends Checkpointed<M> {
@@ -14,18 +14,21 @@ export interface ReadModelItem<M> extends Checkpointed<M> {
   readonly revision: number;
 }
 
-export const loadReadModel = async <M>(store: Store, projection: Projection<M>, key: string): Promise<ReadModelItem<M> | undefined> => {
+export const loadReadModel = async <M>(store: Store, projection: Pick<Projection<M, any>, "name">, key: string): Promise<ReadModelItem<M> | undefined> => {
   const { Item } = await store.db.send(
     new GetCommand({ TableName: store.tables.projections, Key: { projection: projection.name, key }, ConsistentRead: true }),
   );
   return Item as ReadModelItem<M> | undefined;
 };
 
+/** A DynamoDB filter over a projection's items: their fields are `key` and `model`. */
+export type ReadModelFilter = Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">;
+
 /** Every item of a projection, a page at a time; `filter` narrows what DynamoDB returns. */
 export const queryReadModels = async <M>(
   store: Store,
-  projection: Projection<M>,
-  filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">,
+  projection: Pick<Projection<M, any>, "name">,
+  filter?: ReadModelFilter,
 ): Promise<ReadModelItem<M>[]> =>
   queryAll<ReadModelItem<M>>(store, {
     TableName: store.tables.projections,
@@ -68,3 +71,9 @@ export const resetProjection = async (store: Store, name: string): Promise<numbe
   }
   return deleted;
 };
+
+/** A projection's read models as its routes see them: reads only. */
+export const readModelsOf = <M>(store: Store, projection: Pick<Projection<M, any>, "name">): ReadModels<M> => ({
+  get: async (key) => (await loadReadModel(store, projection, key))?.model,
+  query: async (filter) => (await queryReadModels(store, projection, filter)).map(({ key, model }) => ({ key, model })),
+});

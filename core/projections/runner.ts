@@ -54,15 +54,15 @@ const fetchFrom = (store: Store, batch: readonly EventRecord[]): FetchMissing =>
 
 const projectKey = async <M>(
   store: Store,
-  projection: Projection<M>,
+  projection: Projection<M, any>,
   key: string,
   events: readonly EventRecord[],
   fetchMissing: FetchMissing,
   maxConflicts: number,
 ) => {
   for (let conflicts = 0; ; conflicts++) {
-    const item = await loadReadModel(store, projection, key);
-    const result = await applyToReadModel(projection, key, item ?? emptyCheckpoint(projection), events, fetchMissing);
+    const item = await loadReadModel<M>(store, projection, key);
+    const result = await applyToReadModel<M>(projection, key, item ?? emptyCheckpoint<M>(projection), events, fetchMissing);
     if (!result.changed) return { ...result, written: 0 };
     const next: ReadModelItem<M> = {
       projection: projection.name,
@@ -98,7 +98,7 @@ const projectKey = async <M>(
  */
 export const project = async <M>(
   store: Store,
-  projection: Projection<M>,
+  projection: Projection<M, any>,
   events: readonly EventRecord[],
   { maxConflicts = 8, concurrency = 8 }: ProjectOptions = {},
 ): Promise<ProjectResult> => {

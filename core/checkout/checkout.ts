@@ -4,12 +4,12 @@
 import { cartIdOfReservation, commands as cartCommands } from "../cart/decide.js";
 import { commandTo } from "../decider.js";
 import { isAggregateId } from "../envelope.js";
+import { inventory } from "../inventory/index.js";
 import type { InventoryEvent, Shortage } from "../inventory/state.js";
-import { defineProcessManager } from "./process-manager.js";
+import { defineProcessManager } from "../process-managers/process-manager.js";
 
 const toCart = commandTo("cart", cartCommands);
 
-type ReservationAnswer = Extract<InventoryEvent, { type: "StockReserved" | "StockReservationRejected" }>;
 type Refusal = Extract<InventoryEvent, { type: "StockReservationRejected" }>["data"];
 
 /** FailCheckout's `reason` holds at most this many characters. */
@@ -46,9 +46,9 @@ export const reasonOf = (warehouse: string, refusal: Refusal): string => {
   }
 };
 
-export const checkout = defineProcessManager<ReservationAnswer>({
+export const checkout = defineProcessManager({
   name: "checkout",
-  microservice: "inventory",
+  from: [inventory],
   eventTypes: ["StockReserved", "StockReservationRejected"],
   react: (event) => {
     const { reservationId } = event.data;

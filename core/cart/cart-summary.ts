@@ -1,19 +1,10 @@
 // cart-summary: every cart with its owner, status, item count and total.
 // The read model is the cart's own state, folded by the cart's own evolve,
 // so the summary can never disagree with GET /carts/{cartId}.
-import { cartTotal, evolve, initialState, type CartEvent, type CartState } from "../cart/state.js";
-import type { Store } from "../dynamo.js";
-import { defineProjection } from "./projection.js";
-import { queryReadModels } from "./read-models.js";
-
-export const cartSummary = defineProjection<CartState>({
-  name: "cart-summary",
-  microservice: "cart",
-  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"],
-  keyOf: (event) => event.aggregateId,
-  initial: initialState,
-  evolve: (state, event) => evolve(state, { type: event.type, data: event.data } as CartEvent),
-});
+import { ValidationError } from "../errors.js";
+import { defineProjection, type ReadModels } from "../projections/projection.js";
+import { cart } from "./index.js";
+import { cartTotal, evolve, initialState, type CartState } from "./state.js";
 
 export interface CartSummary {
   readonly cartId: string;
@@ -41,11 +32,31 @@ export const summaryOf = (cartId: string, state: CartState): CartSummary | undef
  * filters by owner in DynamoDB. Cost grows with all carts, not one user's:
  * an index on owner (or an owner-keyed copy of each item) is the way out.
  */
-export const cartsOf = async (store: Store, user: string): Promise<CartSummary[]> => {
-  const items = await queryReadModels(store, cartSummary, {
+export const cartsOf = async (readModels: ReadModels<CartState>, user: string): Promise<CartSummary[]> => {
+  const items = await readModels.query({
     FilterExpression: "#model.#owner = :owner",
     ExpressionAttributeNames: { "#model": "model", "#owner": "owner" },
     ExpressionAttributeValues: { ":owner": user },
   });
   return items.flatMap((item) => summaryOf(item.key, item.model) ?? []);
 };
+
+export const cartSummary = defineProjection({
+  name: "cart-summary",
+  from: [cart],
+  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"],
+  keyOf: (event) => event.aggregateId,
+  initial: initialState,
+  evolve: (state, event) => evolve(state, event),
+  routes: [
+    {
+      // GET /users/{user}/carts: the user's carts.
+      path: "/users/{user}/carts",
+      answer: async ({ pathParameters, readModels }) => {
+        const user = pathParameters.user ?? "";
+        if (user === "" || user.length > 128) throw new ValidationError([{ field: "user", rule: "must be 1-128 characters" }]);
+        return { statusCode: 200, body: { user, carts: await cartsOf(readModels, user) } };
+      },
+    },
+  ],
+});
