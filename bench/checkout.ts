@@ -24,6 +24,7 @@
 // warm up. The clients run in this process beside the stack: a signature is
 // paid for on the same cores twice (the client signs, the gateway signs again
 // to compare).
+import type { Registry } from "../core/app.js";
 import { eachLimited } from "../core/each-limited.js";
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
@@ -90,7 +91,7 @@ interface Fill {
 }
 
 /** Each client takes the next cart: OpenCart, then its AddItems one after the other, each timed. */
-const fill = async (carts: readonly Cart[], clients: number, clientOf: (cart: Cart) => Client, usage: () => () => Usage): Promise<Fill> => {
+const fill = async (carts: readonly Cart[], clients: number, clientOf: (cart: Cart) => Client<Registry>, usage: () => () => Usage): Promise<Fill> => {
   const samples: number[] = [];
   const responses: Record<string, number> = {};
   const done = usage();
@@ -180,7 +181,7 @@ const pollUntil = async (url: string, done: (body: any) => boolean, counter = { 
 const checkoutAll = async (
   stack: LocalStack,
   { carts, warehouse, clients, polled }: { carts: readonly Cart[]; warehouse: string; clients: number; polled: boolean },
-  clientOf: (cart: Cart) => Client,
+  clientOf: (cart: Cart) => Client<Registry>,
   usage: () => () => Usage,
 ): Promise<CheckoutResult> => {
   const answers: number[] = [];
@@ -274,15 +275,15 @@ export async function benchCheckout({ carts, clients = 16 }: { carts: number; cl
     const gateway = await startJwtGateway(stack, jwt);
     stops.push(gateway.stop);
 
-    const opened = new Map<string, Client>();
-    const tokens = new Map<string, Client>();
+    const opened = new Map<string, Client<Registry>>();
+    const tokens = new Map<string, Client<Registry>>();
     for (let u = 0; u < USERS; u++) {
       const open = `bo${tag}-${u}`;
       const sub = `bj${tag}-${u}`;
-      opened.set(open, createClient(http({ url: stack.url, user: open })));
-      tokens.set(sub, createClient(http({ url: gateway.url, token: await mintToken(jwt, { sub }) })));
+      opened.set(open, createClient<Registry>(http({ url: stack.url, user: open })));
+      tokens.set(sub, createClient<Registry>(http({ url: gateway.url, token: await mintToken(jwt, { sub }) })));
     }
-    const signed = createClient(http({ url: stack.url, credentials: { accessKeyId: localPrincipal.accessKeyId, secretAccessKey: localPrincipal.secretAccessKey }, region: "local" }));
+    const signed = createClient<Registry>(http({ url: stack.url, credentials: { accessKeyId: localPrincipal.accessKeyId, secretAccessKey: localPrincipal.secretAccessKey }, region: "local" }));
     const modes = {
       open: { clientOf: (cart: Cart) => opened.get(cart.user)!, userOf: (i: number) => `bo${tag}-${i % USERS}`, how: "open" },
       jwt: { clientOf: (cart: Cart) => tokens.get(cart.user)!, userOf: (i: number) => `bj${tag}-${i % USERS}`, how: "bearer JWT" },
@@ -311,7 +312,7 @@ export async function benchCheckout({ carts, clients = 16 }: { carts: number; cl
     const bought = [...warm.open, ...toBuy.backToBack, ...toBuy.polled];
 
     // Enough stock for every checkout, and a few to spare (so the counts at the end say something).
-    const admin = createClient(http({ url: stack.url, user: `ops${tag}`, roles: ["admin"] }));
+    const admin = createClient<Registry>(http({ url: stack.url, user: `ops${tag}`, roles: ["admin"] }));
     const sold = (j: number) => bought.reduce((sum, c) => sum + c.lines[j]!.quantity, 0);
     const restocked = Array.from({ length: LINES }, (_, j) => ({ sku: skuOf(j), quantity: 7 + sold(j) }));
     const restocks: Record<string, number> = {};

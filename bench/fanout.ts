@@ -28,7 +28,9 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { listArchive, readArchiveObject } from "../core/fanout/archiver.js";
-import { accepts, cartSummary, queryReadModels, summaryOf, type CartSummary } from "../core/projections/index.js";
+import { cartSummary, summaryOf, type CartSummary } from "../core/cart/cart-summary.js";
+import type { CartState } from "../core/cart/state.js";
+import { accepts, queryReadModels } from "../core/projections/index.js";
 import type { EventRecord } from "../core/records.js";
 import { fifoId } from "../core/sqs.js";
 import { startStack, type LocalStack } from "../local/stack.js";
@@ -346,7 +348,7 @@ const liveModel = (stack: LocalStack, plans: readonly CartPlan[]) => {
 
 /** The cart-summary items as the replay must rebuild them: `revision` only counts writes, so it may differ. */
 const cartSummaryItems = async (stack: LocalStack) =>
-  (await queryReadModels(stack.store, cartSummary)).map(({ revision: _revision, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  (await queryReadModels<CartState>(stack.store, cartSummary)).map(({ revision: _revision, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
 const queueDepth = async (sqs: SQSClient, queueUrl: string) => {
   const { Attributes = {} } = await sqs.send(
@@ -421,7 +423,7 @@ interface ReplayResult {
  */
 const replay = async (stack: LocalStack, live: unknown, options: { reset: boolean }): Promise<ReplayResult> => {
   const { sqs, names } = stack.deps;
-  const queueUrl = names.queueUrls["cart-summary-replay"];
+  const queueUrl = names.queueUrls["cart-summary-replay"]!;
   const pageMs: number[] = [];
   let next: Record<string, unknown> = { handler: "cart-summary", ...(options.reset ? { reset: true } : {}) };
   const totals = { pages: 0, objectsRead: 0, eventsSent: 0, deleted: 0 };
@@ -553,7 +555,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
 
     // 4. Nothing failed on the way.
     const parked = await parkedBatches(stack);
-    const dlq = await queueDepth(stack.deps.sqs, stack.deps.names.queueUrls["cart-summary-replay-dlq"]);
+    const dlq = await queueDepth(stack.deps.sqs, stack.deps.names.queueUrls["cart-summary-replay-dlq"]!);
     const rebuilt = await cartSummaryItems(stack);
 
     const accepted = commands.responses["200 accepted"] ?? 0;

@@ -6,7 +6,10 @@
 import { eachLimited } from "../core/each-limited.js";
 import { performance } from "node:perf_hooks";
 import type { Store } from "../core/dynamo.js";
-import { microservices } from "../core/microservices.js";
+import { app } from "../core/app.js";
+import { expandApp } from "../core/app-definition.js";
+
+const { microservices } = expandApp(app);
 import type { CommandRecord } from "../core/records.js";
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
 import { asRecord, cartCommands } from "./workload.js";

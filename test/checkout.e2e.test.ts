@@ -3,6 +3,7 @@
 // reserve its lines, the checkout process manager answers the cart, and the
 // read models follow. Then the same API through the typed client's HTTP
 // transport.
+import type { Registry } from "../core/app.js";
 import { describe, expect, it } from "vitest";
 import { createClient, http, OrdinalClientError, type AnyRegistry } from "../core/client.js";
 import { parseCommandRef } from "../core/keys.js";
@@ -176,7 +177,7 @@ describe("checking a cart out", () => {
 });
 
 describe("the typed client over HTTP", () => {
-  const as = (user: string, roles?: string[]) => createClient(http({ url: stack().url, user, ...(roles ? { roles } : {}) }));
+  const as = (user: string, roles?: string[]) => createClient<Registry>(http({ url: stack().url, user, ...(roles ? { roles } : {}) }));
 
   it("sends commands and answers their outcomes: accepted, rejected, duplicate, pending", async () => {
     const ordinal = as("u-3");
@@ -223,7 +224,7 @@ describe("the typed client over HTTP", () => {
 
   it("signs a service's requests (SigV4, execute-api) to /service/command: the caller is the IAM principal, with the service role", async () => {
     const service = (secretAccessKey: string) =>
-      createClient(http({ url: stack().url, credentials: { accessKeyId: "local", secretAccessKey }, region: "local" }));
+      createClient<Registry>(http({ url: stack().url, credentials: { accessKeyId: "local", secretAccessKey }, region: "local" }));
 
     const restocked = await service("local").send("inventory", "Restock", "main", { sku: "E2E-S", quantity: 4 }, { id: "signed-1", wait: 10 });
     const badlySigned = await service("not-the-secret").send("inventory", "Restock", "main", { sku: "E2E-S", quantity: 4 }).catch((e: unknown) => e);

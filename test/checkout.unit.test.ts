@@ -7,12 +7,13 @@ import { commands as cartCommands } from "../core/cart/decide.js";
 import { createClient, type AnyRegistry, type OutgoingEnvelope, type Transport } from "../core/client.js";
 import type { Store } from "../core/dynamo.js";
 import type { InventoryEvent, Shortage } from "../core/inventory/index.js";
-import { checkout, MAX_REASON_LENGTH, runProcessManager } from "../core/process-managers/index.js";
+import { checkout, MAX_REASON_LENGTH } from "../core/checkout/checkout.js";
+import { runProcessManager } from "../core/process-managers/index.js";
 import type { EventRecord } from "../core/records.js";
 import { logger } from "../functions/deps.js";
-import { makeCheckout } from "../functions/process-manager.js";
+import { makeHandler } from "../functions/process-manager.js";
 import { prefixedTableNames } from "../core/dynamo.js";
-import { microservices } from "../core/microservices.js";
+import { referenceApp, topology } from "./support/app.js";
 import { kinesisEvent, streamEvents } from "./support/projection-records.js";
 
 /** Inventory events of warehouse `main`, versions from `from` on. */
@@ -24,6 +25,9 @@ const refused = (reservationId: string, shortages: readonly Shortage[]): Invento
   type: "StockReservationRejected",
   data: { reservationId, reason: "InsufficientStock", shortages },
 });
+
+/** The checkout consumer as the stack runs it: the generic handler, told which manager by its topology entry. */
+const makeCheckout = (deps: Parameters<typeof makeHandler>[0]) => makeHandler(deps, topology.kinesisConsumers.checkout!);
 
 const reacting = (event: EventRecord) => ({
   sends: (expected: readonly unknown[]) => expect(checkout.react(event as never)).toEqual(expected),
@@ -169,7 +173,7 @@ describe("checkout: the Kinesis handler", () => {
 
   it("appends each reaction as the checkout service, and reports no failure", async () => {
     const { store, written } = commandsTable();
-    const handler = makeCheckout({ store, microservices, clock: () => 1_795_440_000_000 });
+    const handler = makeCheckout({ store, app: referenceApp, clock: () => 1_795_440_000_000 });
 
     const response = await handler(kinesisEvent([forC1!, forC2!]));
 
@@ -183,7 +187,7 @@ describe("checkout: the Kinesis handler", () => {
   it("reports the first record it could not act on, so the batch resumes there", async () => {
     const errors = loggedErrors();
     const { store, written } = commandsTable((key) => key === "cart:c-2");
-    const handler = makeCheckout({ store, microservices, clock: () => 1_795_440_000_000 });
+    const handler = makeCheckout({ store, app: referenceApp, clock: () => 1_795_440_000_000 });
     const event = kinesisEvent([forC1!, forC2!]);
 
     const response = await handler(event);
@@ -196,7 +200,7 @@ describe("checkout: the Kinesis handler", () => {
   it("reports a record that is not an event record, after acting on those before it", async () => {
     const errors = loggedErrors();
     const { store, written } = commandsTable();
-    const handler = makeCheckout({ store, microservices, clock: () => 1_795_440_000_000 });
+    const handler = makeCheckout({ store, app: referenceApp, clock: () => 1_795_440_000_000 });
     const event = kinesisEvent([forC1!, { raw: "not json" }, forC2!]);
 
     const response = await handler(event);

@@ -13,7 +13,8 @@ import { startStack, type LocalStack } from "../local/stack.js";
 import { apiAt, type Api, type Json } from "./support/api.js";
 import { stopLocalStack } from "./support/local-stack.js";
 import { eventually } from "./support/wait.js";
-import { referenceApp } from "./support/app.js";
+import { microservices, referenceApp } from "./support/app.js";
+import type { Registry } from "../core/app.js";
 
 let stack: LocalStack;
 let api: Api;
@@ -42,10 +43,10 @@ afterAll(async () => {
   if (stack) await stopLocalStack(stack);
 });
 
-const shopper = (user = `u-${ulid()}`) => createClient(direct({ store: stack.store, caller: { user, roles: [] } }));
-const admin = () => createClient(direct({ store: stack.store, caller: { user: "ops", roles: ["admin"] } }));
+const shopper = (user = `u-${ulid()}`) => createClient<Registry>(direct({ store: stack.store, caller: { user, roles: [] }, microservices }));
+const admin = () => createClient<Registry>(direct({ store: stack.store, caller: { user: "ops", roles: ["admin"] }, microservices }));
 /** The same transport without the registry's types: to send what the types would never let through. */
-const untyped = (user: string, roles: string[] = []) => createClient<AnyRegistry>(direct({ store: stack.store, caller: { user, roles } }));
+const untyped = (user: string, roles: string[] = []) => createClient<AnyRegistry>(direct({ store: stack.store, caller: { user, roles }, microservices }));
 
 const counterOf = async (key: string) =>
   Number((await stack.store.db.send(new GetCommand({ TableName: stack.store.tables.commands, Key: { key }, ConsistentRead: true }))).Item?.seq ?? 0);

@@ -1,6 +1,7 @@
 // The typed client on a recording transport: what it sends, what it infers.
 // The `@ts-expect-error` lines are the type tests: `npm run typecheck` fails
 // if a wrong command name or payload ever type-checks.
+import type { app, Registry } from "../core/app.js";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { createClient, http, MAX_WAIT_SECONDS, OrdinalClientError, type HttpOptions, type Outcome, type OutgoingEnvelope, type Transport } from "../core/client.js";
 
@@ -19,7 +20,7 @@ describe("the typed client", () => {
   it("sends the envelope with a ULID request id by default, and the chain and wait it is given", async () => {
     // Prepare
     const { sent, transport } = recording();
-    const ordinal = createClient(transport);
+    const ordinal = createClient<Registry>(transport);
 
     // Act
     await ordinal.send("cart", "AddItem", "c-1", { sku: "SKU-1", quantity: 2, unitPrice: 1299 });
@@ -53,7 +54,7 @@ describe("the typed client", () => {
 
   it("refuses a wait the API would refuse, before sending anything", async () => {
     const { sent, transport } = recording();
-    const ordinal = createClient(transport);
+    const ordinal = createClient<Registry>(transport);
     for (const wait of [-1, 1.5, MAX_WAIT_SECONDS + 1]) {
       const error = await ordinal.send("cart", "OpenCart", "c-1", {}, { wait }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OrdinalClientError);
@@ -63,8 +64,10 @@ describe("the typed client", () => {
   });
 
   it("infers command names and payloads from the microservice definitions", () => {
-    const ordinal = createClient(recording().transport);
-    expectTypeOf(ordinal.send).parameter(0).toEqualTypeOf<"cart" | "account" | "inventory">();
+    const ordinal = createClient<Registry>(recording().transport);
+    // The microservices the app definition (core/app.ts) registers, whichever they are.
+    expectTypeOf(ordinal.send).parameter(0).toEqualTypeOf<keyof Registry & string>();
+    expectTypeOf<keyof Registry>().toEqualTypeOf<keyof typeof app.microservices>();
     expectTypeOf(ordinal.send<"cart", "AddItem">).parameter(3).toEqualTypeOf<{ sku: string; quantity: number; unitPrice: number }>();
     expectTypeOf(ordinal.send<"cart", "Checkout">).parameter(3).toEqualTypeOf<{ warehouse?: string | undefined }>();
     expectTypeOf(ordinal.send("cart", "OpenCart", "c-1", {})).resolves.toEqualTypeOf<Outcome>();
@@ -97,7 +100,7 @@ const answering = (status: number, body: unknown, options: Record<string, unknow
     requests.push({ url: String(url), headers: init?.headers as Record<string, string>, body: JSON.parse(String(init?.body)) });
     return new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   };
-  const client = createClient(http({ url: "http://localhost:4000", ...options, fetch: fake } as HttpOptions));
+  const client = createClient<Registry>(http({ url: "http://localhost:4000", ...options, fetch: fake } as HttpOptions));
   return { client, requests };
 };
 

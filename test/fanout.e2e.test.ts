@@ -23,7 +23,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listArchive, readArchiveObject } from "../core/fanout/archiver.js";
 import type { EventRecord } from "../core/records.js";
-import { buckets, kinesisStreams, queues } from "../core/topology.js";
+import { buckets, kinesisStreams } from "../core/topology.js";
+import { topology } from "./support/app.js";
 import { localAwsConfig } from "../local/dynamodb.js";
 import { fauxqsClientConfig, s3ClientConfig } from "../local/fauxqs.js";
 import { kinesisClientConfig } from "../local/kinesis.js";
@@ -37,7 +38,7 @@ import { eventually } from "./support/wait.js";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STREAM = `${TABLE_PREFIX}${kinesisStreams.allEvents.name}`;
 const BUCKET = `${TABLE_PREFIX}${buckets.archive.name}`;
-const queueName = (name: keyof typeof queues) => `${TABLE_PREFIX}${queues[name].name}`;
+const queueName = (name: string) => `${TABLE_PREFIX}${topology.queues[name]!.name}`;
 
 const USERS = ["u-ana", "u-ben", "u-cho", "u-dev", "u-eli"];
 const CARTS = 40;

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import { archiveKey, listArchive, readArchiveObject } from "../core/fanout/archiver.js";
 import type { EventRecord } from "../core/records.js";
-import { buckets, kinesisStreams, queues, topics } from "../core/topology.js";
+import { buckets, kinesisStreams, topics } from "../core/topology.js";
+import { topology } from "./support/app.js";
 import type { FanoutNames } from "../functions/deps.js";
 import { makeHandler as makeArchiver, toArchiveBatch } from "../functions/archiver.js";
 import { makeHandler as makePublisher } from "../functions/publisher.js";
@@ -37,7 +38,7 @@ let names: FanoutNames;
 let unwatchedTopicArn: string;
 let subscriberQueueUrl: string;
 
-const subscriber = queues["cart-closed-subscriber"];
+const subscriber = topology.queues["cart-closed-subscriber"]!;
 
 beforeAll(async () => {
   [kinesisMock, fauxqs, dynamo] = await Promise.all([startKinesis(), startFauxqs(), startDynamo()]);
@@ -57,7 +58,7 @@ beforeAll(async () => {
   server.subscribe({
     topic: topics.events.name,
     queue: subscriber.name,
-    attributes: { FilterPolicy: JSON.stringify(subscriber.subscription.filterPolicy) },
+    attributes: { FilterPolicy: JSON.stringify(subscriber.subscription!.filterPolicy) },
   });
   const { bucketName } = server.createBucket(buckets.archive.name);
   names = { allEventsStream: kinesisStreams.allEvents.name, archiveBucket: bucketName, eventsTopicArn: topicArn, queueUrls: {} as FanoutNames["queueUrls"] };

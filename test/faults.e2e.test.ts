@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { queues, type QueueName } from "../core/topology.js";
+import type { QueueName } from "../core/topology.js";
+import { topology } from "./support/app.js";
 import { fauxqsClientConfig } from "../local/fauxqs.js";
 import { TABLE_PREFIX } from "../local/stack.js";
 import { apiAt, cartCommand, type Api, type CommandBody } from "./support/api.js";
@@ -48,7 +49,7 @@ const cartScript = (n: number): CommandBody[] => {
 const queuedMessages = async (endpoint: string, queue: QueueName): Promise<string[]> => {
   const sqs = new SQSClient(fauxqsClientConfig(endpoint));
   try {
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: `${TABLE_PREFIX}${queues[queue].name}` }));
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: `${TABLE_PREFIX}${topology.queues[queue]!.name}` }));
     const bodies: string[] = [];
     for (;;) {
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 0 }));

@@ -2,7 +2,7 @@
 // which events count at a time or a version, at the exact boundary.
 import { describe, expect, it } from "vitest";
 import { foldAt } from "../core/history.js";
-import { microservices } from "../core/microservices.js";
+import { microservices, referenceApp } from "./support/app.js";
 
 const account = microservices.account!;
 

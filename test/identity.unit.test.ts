@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_JWT_AUDIENCE, jwtConfigFromEnv } from "../core/auth.js";
 import type { Store } from "../core/dynamo.js";
 import { ForbiddenError, UnauthorizedError } from "../core/errors.js";
-import { microservices } from "../core/microservices.js";
+import { referenceApp, topology } from "./support/app.js";
 import { makeHandler as makeCommandRoute } from "../functions/command.js";
 import { authorizeRoute, callerOf, rolesOf, type AuthorizerContext } from "../functions/identity.js";
 import { answerOf, httpEvent } from "./support/http-events.js";
@@ -84,32 +84,34 @@ describe("callerOf", () => {
 
 describe("authorizeRoute", () => {
   const replay = (claims: Record<string, string>) => jwtEvent(claims, "/admin/replay");
+  const routeOf = (key: string) => topology.routes.find((r) => `${r.method} ${r.path}` === key)!;
+  const replayRoute = routeOf("POST /admin/replay");
 
   it("lets a caller with one of the route's roles through", () => {
-    expect(authorizeRoute(replay({ sub: "ops", roles: "[admin]" }), onAws)).toEqual({ user: "ops", roles: ["admin"] });
+    expect(authorizeRoute(replay({ sub: "ops", roles: "[admin]" }), onAws, replayRoute)).toEqual({ user: "ops", roles: ["admin"] });
   });
 
   it.each([
     ["no role", { sub: "alice" }],
     ["other roles", { sub: "svc", roles: "[service]" }],
   ])("refuses (403) a caller with %s", (_, claims) => {
-    expect(() => authorizeRoute(replay(claims), onAws)).toThrow(ForbiddenError);
-    expect(() => authorizeRoute(replay(claims), onAws)).toThrow(/POST \/admin\/replay needs the role admin/);
+    expect(() => authorizeRoute(replay(claims), onAws, replayRoute)).toThrow(ForbiddenError);
+    expect(() => authorizeRoute(replay(claims), onAws, replayRoute)).toThrow(/POST \/admin\/replay needs the role admin/);
   });
 
   it("asks no role of a route without roles", () => {
-    expect(authorizeRoute(jwtEvent({ sub: "alice" }, "/carts", "GET"), onAws)).toEqual({ user: "alice", roles: [] });
+    expect(authorizeRoute(jwtEvent({ sub: "alice" }, "/carts", "GET"), onAws, routeOf("GET /carts"))).toEqual({ user: "alice", roles: [] });
   });
 
   it("refuses (401) a request without credentials on AWS, before any role", () => {
-    expect(() => authorizeRoute(httpEvent({ method: "POST", path: "/admin/replay" }), onAws)).toThrow(UnauthorizedError);
+    expect(() => authorizeRoute(httpEvent({ method: "POST", path: "/admin/replay" }), onAws, replayRoute)).toThrow(UnauthorizedError);
   });
 });
 
 describe("POST /command on AWS", () => {
   // Any use of the store fails the test: a refused request must write nothing.
   const untouchable = new Proxy({}, { get: () => { throw new Error("the store was used"); } }) as Store;
-  const route = makeCommandRoute({ store: untouchable, microservices, clock: () => 0, endpoints: {}, identityFromBody: false });
+  const route = makeCommandRoute({ store: untouchable, app: referenceApp, clock: () => 0, endpoints: {}, identityFromBody: false });
   const body = { type: "cart", command: "OpenCart", aggregateId: "c-1", id: "r-1" };
 
   it("answers 401 without an authorizer's context, before reading the body", async () => {
@@ -139,7 +141,7 @@ describe("POST /command on AWS", () => {
       db: { send: async (command: { input: Record<string, any> }) => (written.push(command.input), { Attributes: { seq: 1 } }) },
       tables: { commands: "commands" },
     } as unknown as Store;
-    const writer = makeCommandRoute({ store: recording, microservices, clock: () => 0, endpoints: {}, identityFromBody: false });
+    const writer = makeCommandRoute({ store: recording, app: referenceApp, clock: () => 0, endpoints: {}, identityFromBody: false });
     const event = withAuthorizer(httpEvent({ method: "POST", path: "/command", body }), { jwt: { claims: { sub: "alice", roles: "[admin]" }, scopes: null } });
 
     // Act

@@ -9,10 +9,10 @@ import { readSnapshot } from "../core/aggregates.js";
 import { appendCommand } from "../core/commands.js";
 import { prefixedTableNames, type Store } from "../core/dynamo.js";
 import { LIMITS } from "../core/inventory/index.js";
-import { microservices } from "../core/microservices.js";
+import { microservices, referenceApp, routeSpec } from "./support/app.js";
 import type { CommandRecord, OutcomeRecord } from "../core/records.js";
 import { sequence } from "../core/sequencer/sequencer.js";
-import { makeHandler as makeInventoryRoute } from "../functions/inventory.js";
+import { makeHandler as makeView } from "../functions/view.js";
 import { startDynamo, type LocalDynamo } from "../local/dynamodb.js";
 import { createTables } from "../local/tables.js";
 import { RECEIVED_AT } from "./support/command-records.js";
@@ -147,7 +147,7 @@ describe("a warehouse at its LIMITS", () => {
     // Prepare
     const warehouse = "answered";
     await put(snapshotOf(fullWarehouse(), warehouse));
-    const route = makeInventoryRoute({ store, microservices, clock: () => NOW, endpoints: {}, identityFromBody: true } as Parameters<typeof makeInventoryRoute>[0]);
+    const route = makeView({ store, app: referenceApp }, routeSpec("GET /inventory/{warehouse}"));
     const get = async (name: string) => answerOf(await route(httpEvent({ path: `/inventory/${name}`, pathParameters: { warehouse: name } })));
 
     // Act

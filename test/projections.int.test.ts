@@ -6,18 +6,16 @@ import { BatchWriteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { prefixedTableNames, type Store } from "../core/dynamo.js";
 import {
-  cartSummary,
   loadReadModel,
-  openCarts,
   project,
   queryReadModels,
   resetProjection,
   type Projection,
 } from "../core/projections/index.js";
 import type { EventRecord } from "../core/records.js";
-import { makeHandler as makeOpenCartsRoute } from "../functions/open-carts.js";
-import { makeKinesisHandler, makeSqsHandler } from "../functions/projector.js";
-import { makeHandler as makeUserCartsRoute } from "../functions/user-carts.js";
+import { cartSummary } from "../core/cart/cart-summary.js";
+import { openCarts } from "../core/cart/open-carts.js";
+import { liveProjector, projectionRoute, replayProjector } from "./support/app.js";
 import { startDynamo, type LocalDynamo } from "../local/dynamodb.js";
 import { createTables } from "../local/tables.js";
 import { interceptedStore, type Intercept, type Sent } from "./support/intercepted-store.js";
@@ -200,7 +198,7 @@ describe("projector on Kinesis", () => {
     const bad = cartStream("k-bad", [opened("bob"), added("b", 2, 20)]);
     const c = cartStream("k-late", [opened("cy")]);
     const batch = [a[0]!, bad[0]!, a[1]!, c[0]!, bad[1]!];
-    const handler = makeKinesisHandler(cartSummary)({ store });
+    const handler = liveProjector(cartSummary.name, store);
     const event = kinesisEvent(batch);
     intercept = failing(serverError, writesTo("k-bad"));
 
@@ -222,7 +220,7 @@ describe("projector on Kinesis", () => {
     const event = kinesisEvent([a[0]!, { raw: "{not json" }, a[1]!]);
 
     // Act
-    const response = await makeKinesisHandler(cartSummary)({ store })(event);
+    const response = await liveProjector(cartSummary.name, store)(event);
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }]);
@@ -232,7 +230,7 @@ describe("projector on Kinesis", () => {
   it("changes nothing when a batch is delivered again", async () => {
     // Prepare
     const log = cartStream("k-again", [opened("eve"), added("a", 1, 10), closed(10)]);
-    const handler = makeKinesisHandler(openCarts)({ store });
+    const handler = liveProjector(openCarts.name, store);
     expect(await handler(kinesisEvent(log))).toEqual({ batchItemFailures: [] });
     const before = await loadReadModel(store, openCarts, "k-again");
     // The first delivery wrote the item: a projector that wrote nothing would change nothing the second time either.
@@ -258,7 +256,7 @@ describe("projector on SQS FIFO", () => {
     intercept = failing(serverError, writesTo("q-bad"));
 
     // Act
-    const response = await makeSqsHandler(cartSummary)({ store })(event);
+    const response = await replayProjector(cartSummary.name, store)(event);
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-0" }, { itemIdentifier: "m-2" }, { itemIdentifier: "m-4" }, { itemIdentifier: "m-5" }]);
@@ -300,7 +298,7 @@ describe("query routes", () => {
 
   it("GET /users/{user}/carts answers the user's carts and no one else's", async () => {
     // Act
-    const route = makeUserCartsRoute({ store });
+    const route = projectionRoute("GET /users/{user}/carts", store);
     const ann = answerOf(await route(httpEvent({ path: "/users/ann/carts", pathParameters: { user: "ann" } })));
     const nobody = answerOf(await route(httpEvent({ path: "/users/zed/carts", pathParameters: { user: "zed" } })));
 
@@ -320,7 +318,7 @@ describe("query routes", () => {
 
   it("GET /carts?status=open&idleFor= answers open carts idle at least that long, longest idle first", async () => {
     // Prepare
-    const route = makeOpenCartsRoute({ store, clock: () => NOW });
+    const route = projectionRoute("GET /carts", store, () => NOW);
     const get = async (query: Record<string, string>) => answerOf(await route(httpEvent({ path: "/carts", query })));
     const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -337,7 +335,7 @@ describe("query routes", () => {
 
   it("GET /carts answers 400 naming the parameter for a missing or unsupported status and a bad idleFor", async () => {
     // Prepare
-    const route = makeOpenCartsRoute({ store, clock: () => NOW });
+    const route = projectionRoute("GET /carts", store, () => NOW);
     const get = async (query?: Record<string, string>) => answerOf(await route(httpEvent({ path: "/carts", query })));
 
     // Act

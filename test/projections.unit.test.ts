@@ -4,11 +4,15 @@
 import { describe, expect, it } from "vitest";
 import { parseDuration } from "../core/iso8601.js";
 import { ValidationError } from "../core/errors.js";
-import { applyToReadModel, cartSummary, emptyCheckpoint, GapError, openCarts, summaryOf } from "../core/projections/index.js";
-import { redrivableQueues, redrivePlanOf } from "../core/redrive.js";
+import { cartSummary, summaryOf } from "../core/cart/cart-summary.js";
+import { openCarts } from "../core/cart/open-carts.js";
+import { applyToReadModel, emptyCheckpoint, GapError } from "../core/projections/index.js";
+import { redrivableQueues, redrivePlans } from "../core/redrive.js";
 import { deduplicationIdOf, replayQueueOf } from "../core/replay.js";
 import { fifoId } from "../core/sqs.js";
-import { projectionNames } from "../core/topology.js";
+import { referenceApp, topology } from "./support/app.js";
+
+const projectionNames = topology.projections;
 import { parseReplayRequest } from "../functions/replay.js";
 import { added, cartStream, closed, MINUTE, opened, removed, streamEvents, T0 } from "./support/projection-records.js";
 import { deliverBatches, logReader, projectionSpec } from "./support/projection-spec.js";
@@ -178,7 +182,7 @@ describe("ISO 8601 durations", () => {
 describe("replay request", () => {
   const issues = (body: unknown) => {
     try {
-      parseReplayRequest(body);
+      parseReplayRequest(topology, body);
     } catch (error) {
       if (error instanceof ValidationError) return error.issues;
       throw error;
@@ -187,7 +191,7 @@ describe("replay request", () => {
   };
 
   it("takes ISO times or epoch milliseconds and converts both", () => {
-    expect(parseReplayRequest({ handler: "open-carts", from: "2026-11-23T14:00:00Z", to: T0 + 1 })).toEqual({
+    expect(parseReplayRequest(topology, { handler: "open-carts", from: "2026-11-23T14:00:00Z", to: T0 + 1 })).toEqual({
       handler: "open-carts",
       from: T0,
       to: T0 + 1,
@@ -227,12 +231,13 @@ describe("FIFO ids and queues", () => {
   });
 
   it("finds each projection's replay queue and each dead-letter queue's source in the topology", () => {
-    expect(projectionNames.map(replayQueueOf)).toEqual(["cart-summary-replay", "open-carts-replay"]);
+    const redrivePlanOf = (queue: string) => redrivePlans(topology).get(queue);
+    expect(projectionNames.map((name) => replayQueueOf(referenceApp, name))).toEqual(["cart-summary-replay", "open-carts-replay"]);
     expect(redrivePlanOf("cart-summary-replay-dlq")).toEqual({ kind: "move", to: "cart-summary-replay" });
     expect(redrivePlanOf("open-carts-replay-dlq")).toEqual({ kind: "move", to: "open-carts-replay" });
     expect(redrivePlanOf("archiver-failures")).toEqual({ kind: "parked", consumer: "archiver" });
     expect(redrivePlanOf("sequencer-failures")).toEqual({ kind: "parked", consumer: "sequencer" });
     expect(redrivePlanOf("cart-summary-replay")).toBeUndefined();
-    expect(redrivableQueues).toEqual(expect.arrayContaining(["cart-summary-replay-dlq", "open-carts-replay-dlq", "cart-summary-failures", "open-carts-failures"]));
+    expect(redrivableQueues(topology)).toEqual(expect.arrayContaining(["cart-summary-replay-dlq", "open-carts-replay-dlq", "cart-summary-failures", "open-carts-failures"]));
   });
 });

@@ -16,12 +16,14 @@ import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import { archive } from "../core/fanout/archiver.js";
-import { cartSummary, openCarts, project, queryReadModels, resetProjection, type Projection } from "../core/projections/index.js";
+import { cartSummary } from "../core/cart/cart-summary.js";
+import { openCarts } from "../core/cart/open-carts.js";
+import { project, queryReadModels, resetProjection, type AnyProjection } from "../core/projections/index.js";
 import type { EventRecord } from "../core/records.js";
 import { redrive } from "../core/redrive.js";
 import { replayPage, type ReplayDeps } from "../core/replay.js";
-import { queues, type QueueName, type QueueSpec } from "../core/topology.js";
-import { makeSqsHandler } from "../functions/projector.js";
+import type { QueueName, QueueSpec } from "../core/topology.js";
+import { referenceApp, replayProjector, routeSpec, topology } from "./support/app.js";
 import { makeHandler as makeRedriveRoute } from "../functions/redrive.js";
 import { makeHandler as makeReplayRoute } from "../functions/replay.js";
 import { localAwsConfig, startDynamo, type LocalDynamo } from "../local/dynamodb.js";
@@ -81,7 +83,7 @@ const writeArchive = async (bucket: string, events: readonly EventRecord[]) => {
 };
 
 const createQueue = async (name: QueueName, arns: Partial<Record<string, string>>) => {
-  const spec: QueueSpec = queues[name];
+  const spec: QueueSpec = topology.queues[name]!;
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({
       QueueName: `replay-int-${spec.name}`,
@@ -110,11 +112,11 @@ beforeAll(async () => {
   await createTables(dynamoClient, tables);
   await s3.send(new CreateBucketCommand({ Bucket: "replay-archive" }));
   const arns: Partial<Record<string, string>> = {};
-  const queueUrls = Object.fromEntries(Object.keys(queues).map((name) => [name, ""])) as Record<QueueName, string>;
+  const queueUrls = Object.fromEntries(Object.keys(topology.queues).map((name) => [name, ""])) as Record<QueueName, string>;
   for (const name of ["cart-summary-replay-dlq", "open-carts-replay-dlq", "cart-summary-replay", "open-carts-replay", "cart-summary-failures"] as const)
     queueUrls[name] = await createQueue(name, arns);
   names = { archiveBucket: "replay-archive", queueUrls };
-  deps = { s3, sqs, names };
+  deps = { s3, sqs, names, app: referenceApp };
   objectCount = await writeArchive("replay-archive", log);
   for (let i = 0; i < log.length; i += 25)
     await store.db.send(new BatchWriteCommand({ RequestItems: { [tables.events]: log.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
@@ -235,8 +237,8 @@ const sqsEventOf = (messages: readonly Message[]): SQSEvent =>
   }) as unknown as SQSEvent;
 
 /** Feeds a queue to the projector in batches of 10 until it is empty; deletes what succeeded. */
-const consume = async (projection: Projection<any>, queue: QueueName) => {
-  const handler = makeSqsHandler(projection)({ store });
+const consume = async (projection: AnyProjection, queue: QueueName) => {
+  const handler = replayProjector(projection.name, store);
   for (;;) {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: names.queueUrls[queue], MaxNumberOfMessages: 10, MessageSystemAttributeNames: ["MessageGroupId"] }),
@@ -250,14 +252,14 @@ const consume = async (projection: Projection<any>, queue: QueueName) => {
   }
 };
 
-const models = async (projection: Projection<any>) => (await queryReadModels(store, projection)).map(({ key, model, versions }) => ({ key, model, versions }));
+const models = async (projection: AnyProjection) => (await queryReadModels(store, projection)).map(({ key, model, versions }) => ({ key, model, versions }));
 
 describe("POST /admin/replay", () => {
-  it.each([cartSummary, openCarts])("resets $name and rebuilds exactly the read model the live path built", async (projection) => {
+  it.each<AnyProjection>([cartSummary, openCarts])("resets $name and rebuilds exactly the read model the live path built", async (projection) => {
     // Prepare: the live path, Kinesis-sized batches of the log
     for (let i = 0; i < log.length; i += 7) expect((await project(store, projection, log.slice(i, i + 7))).failures).toEqual([]);
     const live = await models(projection);
-    const route = makeReplayRoute({ store, ...deps, identityFromBody: true });
+    const route = makeReplayRoute({ store, ...deps, identityFromBody: true }, routeSpec("POST /admin/replay"));
     const post = async (body: unknown) => answerOf(await route(httpEvent({ method: "POST", path: "/admin/replay", body })));
 
     // Act
@@ -278,7 +280,7 @@ describe("POST /admin/replay", () => {
 
   it("answers 400 naming the projections for an unknown handler, and writes nothing", async () => {
     // Prepare
-    const route = makeReplayRoute({ store, ...deps, identityFromBody: true });
+    const route = makeReplayRoute({ store, ...deps, identityFromBody: true }, routeSpec("POST /admin/replay"));
     const before = await models(cartSummary);
 
     // Act
@@ -357,7 +359,7 @@ describe("redrive", () => {
   it("counts a failure destination's parked batches, and the route refuses a queue it cannot redrive", async () => {
     // Prepare
     await park("cart-summary-failures", [{ body: "{}" }, { body: "{}" }]);
-    const route = makeRedriveRoute({ ...deps, identityFromBody: true });
+    const route = makeRedriveRoute({ ...deps, identityFromBody: true }, routeSpec("POST /admin/redrive"));
     const post = async (body: unknown) => answerOf(await route(httpEvent({ method: "POST", path: "/admin/redrive", body })));
 
     // Act

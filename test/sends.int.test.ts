@@ -9,15 +9,17 @@ import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSnapshot } from "../core/aggregates.js";
+import type { Registry } from "../core/app.js";
 import { createClient, direct } from "../core/client.js";
 import { appendCommand } from "../core/commands.js";
 import { prefixedTableNames, queryAll as queryItems, type Store } from "../core/dynamo.js";
 import type { CommandEnvelope } from "../core/envelope.js";
-import { microservices } from "../core/microservices.js";
-import { callerOf, checkout as checkoutManager, runProcessManager } from "../core/process-managers/index.js";
+import { microservices, referenceApp, routeSpec } from "./support/app.js";
+import { checkout as checkoutManager } from "../core/checkout/checkout.js";
+import { callerOf, runProcessManager } from "../core/process-managers/index.js";
 import type { CommandRecord, EventRecord, OutcomeRecord } from "../core/records.js";
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
-import { makeHandler as makeInventoryRoute } from "../functions/inventory.js";
+import { makeHandler as makeView } from "../functions/view.js";
 import { makeHandler as makeOutcomeRoute } from "../functions/outcome.js";
 import { makeHandler as makeSequencer } from "../functions/sequencer.js";
 import { newImages } from "../functions/stream-images.js";
@@ -61,10 +63,8 @@ afterAll(async () => {
 });
 
 const depsWith = (over: Partial<SequencerDeps> = {}): SequencerDeps => ({ store, microservices, clock: () => NOW, ...over });
-const apiDeps = () => {
-  const deps = { store, microservices, clock: () => NOW, endpoints: {}, identityFromBody: true };
-  return deps;
-};
+const apiDeps = () => ({ store, app: referenceApp, clock: () => NOW, endpoints: {}, identityFromBody: true });
+const makeInventoryRoute = (deps: ReturnType<typeof apiDeps>) => makeView(deps, routeSpec("GET /inventory/{warehouse}"));
 
 const injected = () => new InternalServerError({ message: "injected", $metadata: {} });
 
@@ -359,7 +359,7 @@ describe("GET /commands/{key}/{seq}", () => {
     const [reserveStock] = await sentBy(checkout);
     await sequence([reserveStock!], depsWith());
     const reservedEvent = (await eventsOf(`inventory:${warehouse}`)).at(-1)!;
-    const client = createClient(direct({ store, caller: callerOf(checkoutManager), clock: () => RECEIVED_AT }));
+    const client = createClient<Registry>(direct({ store, caller: callerOf(checkoutManager), microservices, clock: () => RECEIVED_AT }));
     expect(await runProcessManager(checkoutManager, client, [reservedEvent])).toEqual({});
     const confirm = (await delivered()).find((r) => r.key === cartKey && r.command === "ConfirmCheckout")!;
     await sequence([confirm], depsWith());

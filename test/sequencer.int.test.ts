@@ -10,7 +10,7 @@ import { appendCommand } from "../core/commands.js";
 import { prefixedTableNames, queryAll as queryItems, type Store } from "../core/dynamo.js";
 import type { CommandEnvelope } from "../core/envelope.js";
 import { requestKeyOf } from "../core/keys.js";
-import { microservices } from "../core/microservices.js";
+import { microservices, referenceApp } from "./support/app.js";
 import type { CommandRecord, EventRecord, OutcomeRecord } from "../core/records.js";
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
 import { logger } from "../functions/deps.js";

@@ -127,7 +127,7 @@ describe("the sequencer's failure destination", () => {
 describe("a restart of the local stack on the same data folder", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "ordinal-checkpoint-"));
   const stacks: LocalStack[] = [];
-  const start = async (options: Omit<StackOptions, "port" | "dataDir"> = {}) => {
+  const start = async (options: Partial<StackOptions> = {}) => {
     const stack = await startStack({ app: referenceApp, port: 0, dataDir, ...options });
     stacks.push(stack);
     return stack;

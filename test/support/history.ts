@@ -7,13 +7,15 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { isDeepStrictEqual } from "node:util";
 import { listArchive, readArchiveObject } from "../../core/fanout/archiver.js";
 import { foldAt } from "../../core/history.js";
-import { accepts, projections } from "../../core/projections/index.js";
+import { accepts } from "../../core/projections/index.js";
 import type { EventRecord, OutcomeRecord, SnapshotRecord } from "../../core/records.js";
 import { buckets, kinesisStreams } from "../../core/topology.js";
 import { s3ClientConfig } from "../../local/fauxqs.js";
 import { kinesisClientConfig } from "../../local/kinesis.js";
 import { TABLE_PREFIX } from "../../local/stack.js";
-import { microservices } from "../../core/microservices.js";
+import { microservices, referenceApp } from "./app.js";
+
+const { projections } = referenceApp;
 import { decode, readStream } from "./kinesis.js";
 import { readModelItems, tablesAt } from "./tables.js";
 
