@@ -1,5 +1,5 @@
 import type { SSTConfig } from "sst";
-import { Ordinal } from "./stacks/index.js";
+import { functionDefaults, Ordinal } from "./stacks/index.js";
 
 export default {
   config() {
@@ -7,13 +7,7 @@ export default {
   },
   // A method, not an arrow property: SST's shallow config load strips `stacks` by that shape.
   stacks(app) {
-    app.setDefaultFunctionProps({
-      runtime: "nodejs22.x",
-      architecture: "arm_64",
-      memorySize: "512 MB",
-      timeout: "30 seconds",
-      nodejs: { format: "esm" },
-    });
+    app.setDefaultFunctionProps(functionDefaults);
     app.stack(Ordinal);
   },
 } satisfies SSTConfig;

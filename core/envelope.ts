@@ -18,7 +18,8 @@ const text = (rule = "must be a string") => z.string(required(rule)).min(1, "mus
 const envelopeSchema = z.strictObject({
   type: text(),
   command: text(),
-  aggregateId,
+  // Optional here: a microservice with a single aggregate takes commands without one (see aggregateOf).
+  aggregateId: aggregateId.optional(),
   id: z.union(
     [z.string().min(1).max(128), z.number().int().nonnegative()],
     required("must be a string of 1-128 characters or a non-negative integer"),
@@ -96,6 +97,7 @@ export const parseEnvelope = (
     throw new ValidationError([
       { field: "type", rule: `unknown microservice '${envelope.type}'; known: ${Object.keys(microservices).join(", ")}` },
     ]);
+  const resolved = { ...envelope, aggregateId: aggregateOf(microservice, envelope.aggregateId) };
   const schema = microservice.commands[envelope.command];
   if (!schema)
     throw new ValidationError([
@@ -108,5 +110,27 @@ export const parseEnvelope = (
   if (!payload.success) throw new ValidationError(issuesOf(payload.error, "payload"));
   const forbidden = forbiddenRole(microservice, envelope.command, envelope.roles ?? []);
   if (forbidden) throw new ForbiddenError(forbidden);
-  return { envelope: { ...envelope, payload: payload.data }, microservice };
+  return { envelope: { ...resolved, payload: payload.data }, microservice };
+};
+
+/**
+ * The aggregate a command is for: the one it names or, for a microservice
+ * whose whole state is one stream (`singleAggregate`), that one; a command
+ * naming another aggregate of it, or naming none for any other
+ * microservice, is a 400 that says why.
+ */
+const aggregateOf = (microservice: AnyMicroservice, named: string | undefined): string => {
+  const single = microservice.singleAggregate;
+  if (single === undefined) {
+    if (named === undefined)
+      throw new ValidationError([
+        { field: "aggregateId", rule: `is required: ${microservice.name} keeps one stream per aggregate, so a command must name its aggregate` },
+      ]);
+    return named;
+  }
+  if (named !== undefined && named !== single)
+    throw new ValidationError([
+      { field: "aggregateId", rule: `must be '${single}' or left out: ${microservice.name} keeps its whole state in the one aggregate '${single}'` },
+    ]);
+  return single;
 };

@@ -1,6 +1,16 @@
-// The stacks `sst deploy` builds: Ordinal running the app of core/app.ts.
+// The stacks `sst deploy` builds: Ordinal running the app of core/app.ts, and
+// the function defaults every stack of the app shares.
 import { app } from "../core/app.js";
 import { expandApp } from "../core/app-definition.js";
 import { ordinalStack } from "./Ordinal.js";
 
 export const Ordinal = ordinalStack(expandApp(app));
+
+/** What every function of the app gets unless its entry says otherwise. */
+export const functionDefaults = {
+  runtime: "nodejs22.x",
+  architecture: "arm_64",
+  memorySize: "512 MB",
+  timeout: "30 seconds",
+  nodejs: { format: "esm" },
+} as const;

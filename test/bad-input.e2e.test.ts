@@ -50,8 +50,10 @@ describe("POST /command with a missing or wrong-typed field", () => {
 
     // Assess
     expect(answer.status).toBe(400);
-    expect(answer.body.issues).toEqual([{ field, rule: "is required" }]);
-    expect(answer.body.message).toBe(`${field}: is required`);
+    // A missing aggregateId also says why this microservice needs one (a single-aggregate one would not).
+    const rule = field === "aggregateId" ? "is required: cart keeps one stream per aggregate, so a command must name its aggregate" : "is required";
+    expect(answer.body.issues).toEqual([{ field, rule }]);
+    expect(answer.body.message).toBe(`${field}: ${rule}`);
   });
 
   it.each([

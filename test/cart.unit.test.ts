@@ -334,7 +334,8 @@ describe("parseEnvelope", () => {
   });
 
   it.each(["type", "command", "aggregateId", "id", "user"] as const)("names a missing %s as required", (field) => {
-    expect(issuesOf(without(field))).toEqual([{ field, rule: "is required" }]);
+    const rule = field === "aggregateId" ? "is required: cart keeps one stream per aggregate, so a command must name its aggregate" : "is required";
+    expect(issuesOf(without(field))).toEqual([{ field, rule }]);
   });
 
   it.each([
