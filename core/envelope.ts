@@ -85,7 +85,7 @@ export const parseEnvelope = (
   microservices: Readonly<Record<string, AnyMicroservice>>,
   caller?: Caller,
 ): { envelope: CommandEnvelope; microservice: AnyMicroservice } => {
-  const parsed = parseBody(envelopeSchema, body);
+  const parsed = parseEnvelopeFields(body, microservices);
   if (caller) {
     const claimed = (["user", "roles"] as const).filter((field) => parsed[field] !== undefined);
     if (claimed.length)
@@ -113,6 +113,24 @@ export const parseEnvelope = (
   return { envelope: { ...resolved, payload: payload.data }, microservice };
 };
 
+/** The envelope's own fields, every broken rule at once: a missing aggregateId too, unless the microservice needs none. */
+const parseEnvelopeFields = (body: unknown, microservices: Readonly<Record<string, AnyMicroservice>>) => {
+  try {
+    return parseBody(envelopeSchema, body);
+  } catch (error) {
+    const named = body as { type?: unknown; aggregateId?: unknown };
+    const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
+    if (!(error instanceof ValidationError) || !isObject || named.aggregateId !== undefined) throw error;
+    const microservice = typeof named.type === "string" ? microservices[named.type] : undefined;
+    if (microservice?.singleAggregate !== undefined) throw error;
+    const rule = microservice ? missingAggregateRule(microservice) : "is required";
+    throw new ValidationError([...error.issues, { field: "aggregateId", rule }]);
+  }
+};
+
+const missingAggregateRule = (microservice: AnyMicroservice) =>
+  `is required: ${microservice.name} keeps one stream per aggregate, so a command must name its aggregate`;
+
 /**
  * The aggregate a command is for: the one it names or, for a microservice
  * whose whole state is one stream (`singleAggregate`), that one; a command
@@ -122,10 +140,7 @@ export const parseEnvelope = (
 const aggregateOf = (microservice: AnyMicroservice, named: string | undefined): string => {
   const single = microservice.singleAggregate;
   if (single === undefined) {
-    if (named === undefined)
-      throw new ValidationError([
-        { field: "aggregateId", rule: `is required: ${microservice.name} keeps one stream per aggregate, so a command must name its aggregate` },
-      ]);
+    if (named === undefined) throw new ValidationError([{ field: "aggregateId", rule: missingAggregateRule(microservice) }]);
     return named;
   }
   if (named !== undefined && named !== single)
