@@ -1,7 +1,8 @@
 // The engine never imports the app: a microservice, projection or process
 // manager of the reference app is named only in the app definition
 // (core/app.ts) and what it imports. Three composition roots pick the app a
-// deployment runs, and they import the definition, nothing of the app itself.
+// deployment runs (and the scaffold reads it), and they import the
+// definition, nothing of the app itself.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -19,7 +20,8 @@ const appFolders = [
   ),
 ];
 const isApp = (module: string) => module === definition || appFolders.some((folder) => module.startsWith(folder));
-const boundary: Boundary = { isApp, definition, roots: ["functions/deps.ts", "local/main.ts", "stacks/index.ts"] };
+// The Lambda environment, `npm start`, the stacks; and the scaffold, which reads the app it adds a part to.
+const boundary: Boundary = { isApp, definition, roots: ["functions/deps.ts", "local/main.ts", "stacks/index.ts", "local/cli/new.ts"] };
 
 describe("the engine/app boundary", () => {
   it("finds the app's modules through the definition", () => {
