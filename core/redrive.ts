@@ -32,9 +32,11 @@ export type RedrivePlan =
 /** Where each queue `POST /admin/redrive` takes sends its messages, by queue. */
 export const redrivePlans = (topology: Topology): ReadonlyMap<string, RedrivePlan> =>
   new Map<string, RedrivePlan>([
-    ...Object.entries(topology.queues).flatMap(([name, spec]): [string, RedrivePlan][] =>
-      spec.deadLetter ? [[spec.deadLetter.queue, { kind: "move", to: name }]] : [],
-    ),
+    ...Object.entries(topology.queues).flatMap(([name, spec]): [string, RedrivePlan][] => [
+      ...(spec.deadLetter ? [[spec.deadLetter.queue, { kind: "move", to: name }] as [string, RedrivePlan]] : []),
+      // What SNS could not deliver to a subscriber queue goes to it now.
+      ...(spec.subscription?.deadLetterQueue ? [[spec.subscription.deadLetterQueue, { kind: "move", to: name }] as [string, RedrivePlan]] : []),
+    ]),
     ...Object.entries({ ...topology.streamConsumers, ...topology.kinesisConsumers }).map(([consumer, spec]): [string, RedrivePlan] => [
       spec.failureDestination,
       { kind: "parked", consumer },

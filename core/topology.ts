@@ -16,6 +16,8 @@ export interface TableSpec {
   readonly sortKey?: { readonly name: string; readonly type: KeyType };
   readonly stream?: "new_image" | "new_and_old_images";
   readonly pointInTimeRecovery?: boolean;
+  /** Refuse to delete the table (a stack deletion or a mistaken console click): the tables no replay can rebuild. */
+  readonly deletionProtection?: boolean;
   /** Environment variable through which functions receive the physical name. */
   readonly env: string;
 }
@@ -26,6 +28,8 @@ export const tables = {
     name: "commands",
     partitionKey: { name: "key", type: "string" },
     stream: "new_image",
+    // The latest command per key, and each key's counter: lost counters would reissue sequence numbers.
+    pointInTimeRecovery: true,
     env: "COMMANDS_TABLE",
   },
   /** The immutable log: one item per event, versions 1..n per stream. */
@@ -35,6 +39,7 @@ export const tables = {
     sortKey: { name: "version", type: "number" },
     stream: "new_image",
     pointInTimeRecovery: true,
+    deletionProtection: true,
     env: "EVENTS_TABLE",
   },
   /** Latest state per aggregate, plus the last command seq applied to it. */
@@ -50,6 +55,7 @@ export const tables = {
     partitionKey: { name: "key", type: "string" },
     sortKey: { name: "seq", type: "number" },
     pointInTimeRecovery: true,
+    deletionProtection: true,
     env: "OUTCOMES_TABLE",
   },
   /** Client request ids (microservice, user, id) already taken, for de-duplication. */
@@ -115,14 +121,23 @@ export interface QueueSpec {
   readonly env: string;
   /** Where messages go after `maxReceiveCount` failed receives. */
   readonly deadLetter?: { readonly queue: string; readonly maxReceiveCount: number };
-  /** An SNS subscription that feeds this queue. */
-  readonly subscription?: { readonly topic: TopicName; readonly filterPolicy: Record<string, readonly string[]> };
+  /** An SNS subscription that feeds this queue, and the queue for what SNS could not deliver. */
+  readonly subscription?: {
+    readonly topic: TopicName;
+    readonly filterPolicy: Record<string, readonly string[]>;
+    readonly deadLetterQueue?: QueueName;
+  };
+  /**
+   * It holds what failed (a failure destination, a dead-letter queue): any
+   * message in it raises an alarm, and it is kept when the stack is deleted.
+   */
+  readonly parks?: true;
 }
 
 /** Queues of the engine itself: the fan-out consumers' failure destinations. */
 export const engineQueues: Readonly<Record<string, QueueSpec>> = {
-  "publisher-failures": { name: "publisher-failures", env: "PUBLISHER_FAILURES_QUEUE" },
-  "archiver-failures": { name: "archiver-failures", env: "ARCHIVER_FAILURES_QUEUE" },
+  "publisher-failures": { name: "publisher-failures", env: "PUBLISHER_FAILURES_QUEUE", parks: true },
+  "archiver-failures": { name: "archiver-failures", env: "ARCHIVER_FAILURES_QUEUE", parks: true },
 };
 
 /**
@@ -281,8 +296,8 @@ const appTopology = (app: AppDefinition) => {
       env: `${envName(name)}_REPLAY_QUEUE`,
       deadLetter: { queue: `${name}-replay-dlq`, maxReceiveCount: 5 },
     };
-    queues[`${name}-replay-dlq`] = { name: `${name}-replay-dlq.fifo`, fifo: true, env: `${envName(name)}_REPLAY_DLQ` };
-    queues[`${name}-failures`] = { name: `${name}-failures`, env: `${envName(name)}_FAILURES_QUEUE` };
+    queues[`${name}-replay-dlq`] = { name: `${name}-replay-dlq.fifo`, fifo: true, env: `${envName(name)}_REPLAY_DLQ`, parks: true };
+    queues[`${name}-failures`] = { name: `${name}-failures`, env: `${envName(name)}_FAILURES_QUEUE`, parks: true };
     kinesis[name] = {
       source: "allEvents",
       handler: "functions/projector.live",
@@ -312,7 +327,7 @@ const appTopology = (app: AppDefinition) => {
   }
   for (const manager of app.processManagers ?? []) {
     const { name } = manager;
-    queues[`${name}-failures`] = { name: `${name}-failures`, env: `${envName(name)}_FAILURES_QUEUE` };
+    queues[`${name}-failures`] = { name: `${name}-failures`, env: `${envName(name)}_FAILURES_QUEUE`, parks: true };
     kinesis[name] = {
       source: "allEvents",
       handler: "functions/process-manager.handler",
@@ -335,8 +350,16 @@ const appTopology = (app: AppDefinition) => {
       tables: { snapshots: "read", events: "read" },
     });
   }
-  for (const [name, subscriber] of Object.entries(app.subscribers ?? {}))
-    queues[name] = { name, env: `${envName(name)}_QUEUE`, subscription: { topic: "events", filterPolicy: subscriber.filterPolicy } };
+  for (const [name, subscriber] of Object.entries(app.subscribers ?? {})) {
+    queues[`${name}-dlq`] = { name: `${name}-dlq`, env: `${envName(name)}_DLQ`, parks: true };
+    queues[name] = {
+      name,
+      env: `${envName(name)}_QUEUE`,
+      // The same dead-letter queue for what SNS could not deliver and what the subscriber kept failing on.
+      deadLetter: { queue: `${name}-dlq`, maxReceiveCount: 5 },
+      subscription: { topic: "events", filterPolicy: subscriber.filterPolicy, deadLetterQueue: `${name}-dlq` },
+    };
+  }
   return { queues, kinesis, queueConsumers, routes };
 };
 
@@ -389,7 +412,8 @@ export const expandTopology = (app: AppDefinition): Topology => {
   const kinesisConsumers = { archiver, ...added.kinesis };
   const projections = (app.projections ?? []).map((p) => p.name);
   const grant = (level: "send" | "consume", names: readonly string[]) => Object.fromEntries(names.map((name) => [name, level]));
-  const deadLetters = Object.values(queues).flatMap((q) => (q.deadLetter ? [q.deadLetter.queue] : []));
+  const deadLetters = Object.values(queues).flatMap((q) => [q.deadLetter?.queue, q.subscription?.deadLetterQueue].filter((n) => n !== undefined));
+  const subscribers = Object.entries(queues).flatMap(([name, q]) => (q.subscription?.deadLetterQueue ? [name] : []));
   const failureQueues = Object.values({ ...streamConsumers, ...kinesisConsumers })
     .map((c) => c.failureDestination)
     .filter((name) => Object.hasOwn(queues, name));
@@ -411,7 +435,7 @@ export const expandTopology = (app: AppDefinition): Topology => {
       roles: ["admin"],
       tables: {},
       // Dead letters go back to their queue; failure destinations are only counted for now.
-      uses: { queues: { ...grant("consume", [...deadLetters, ...failureQueues]), ...grant("send", replayQueues) } },
+      uses: { queues: { ...grant("consume", [...deadLetters, ...failureQueues]), ...grant("send", [...replayQueues, ...subscribers]) } },
     },
   ];
   return {

@@ -1,31 +1,49 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { BillingMode } from "aws-cdk-lib/aws-dynamodb";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { LogGroup } from "aws-cdk-lib/aws-logs";
 import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { Api, Table, type ApiRouteProps, type Function as Fn, type Queue, type Stack, type StackContext } from "sst/constructs";
 import type { ExpandedApp } from "../core/app-definition.js";
 import { routeKeyOf } from "../core/routing.js";
-import { tables as tableSpecs, type ShardConsumerSpec, type TableSpec } from "../core/topology.js";
+import { tables as tableSpecs, type FunctionSpec, type ShardConsumerSpec, type TableSpec } from "../core/topology.js";
 import { jwtConfigFromEnv, UNSET_JWT_ISSUER } from "../core/auth.js";
 import { createFanout, createQueue, mapValues } from "./fanout.js";
-import { functionProps, type Resources } from "./permissions.js";
+import { functionProps, type EventSource, type Resources } from "./permissions.js";
+import { deploySettingsFromEnv, type DeploySettings } from "./settings.js";
+import { createMonitoring } from "./monitoring.js";
+import { suppress } from "./nag.js";
 
 /**
  * The stack of a deployment running `app`: every resource its expanded
  * topology names. `sst.config.ts` builds it for core/app.ts; a test can build
  * it for an app of its own.
  */
-export const ordinalStack = (app: Pick<ExpandedApp, "topology">) =>
+export const ordinalStack = (app: Pick<ExpandedApp, "topology">, settings: DeploySettings = deploySettingsFromEnv()) =>
   function Ordinal({ stack }: StackContext) {
-    return buildOrdinal(stack, app);
+    return buildOrdinal(stack, app, settings);
   };
 
-function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">) {
+function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">, settings: DeploySettings) {
   const { routes, fallbackRoute, streamConsumers, kinesisConsumers, queueConsumers } = topology;
   const tables = mapValues(tableSpecs, (spec) => createTable(stack, spec));
-  const resources: Resources = { tables, ...createFanout(stack, topology.queues) };
+  const resources: Resources = { tables, ...createFanout(stack, topology.queues, settings) };
   const { streams, queues } = resources;
+
+  /**
+   * A function as its topology entry says, with a log group of its own that
+   * keeps logs for the deployment's retention (Lambda's default keeps them
+   * forever), and at most `concurrency` executions when given.
+   */
+  const props = (label: string, spec: FunctionSpec, options: { source?: EventSource; concurrency?: number } = {}) => ({
+    ...functionProps(spec, resources, options.source),
+    logGroup: new LogGroup(stack, `${label}-logs`, { retention: settings.logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+    ...(options.concurrency !== undefined ? { reservedConcurrentExecutions: options.concurrency } : {}),
+  });
+  // The API's functions are capped, so a burst of requests cannot take the
+  // account's concurrency from the stream consumers, which have theirs reserved.
+  const apiFunction = (label: string, spec: FunctionSpec) => props(`api-${label}`, spec, { concurrency: settings.apiConcurrency });
 
   // Users' tokens: issuer and audience are read at synth (ORDINAL_JWT_ISSUER,
   // ORDINAL_JWT_AUDIENCE); without an issuer no token passes, so no route is open.
@@ -34,15 +52,20 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">)
     authorizers: {
       users: { type: "jwt", jwt: { issuer: jwt.issuer ?? UNSET_JWT_ISSUER, audience: [jwt.audience] } },
     },
-    defaults: { authorizer: "users" },
+    defaults: { authorizer: "users", throttle: { rate: settings.apiRate, burst: settings.apiBurst } },
+    // Browsers may call the API only from the deployment's allow-list; no CORS at all without one.
+    cors: settings.corsOrigins.length
+      ? { allowOrigins: [...settings.corsOrigins], allowMethods: ["GET", "POST"], allowHeaders: ["authorization", "content-type"], maxAge: "1 hour" }
+      : false,
+    accessLog: { retention: settings.logRetentionName },
     routes: {
       ...Object.fromEntries(
         routes.map((route): [string, ApiRouteProps<string>] => [
           routeKeyOf(route),
-          { function: functionProps(route, resources), authorizer: route.auth === "iam" ? "iam" : "users" },
+          { function: apiFunction(routeKeyOf(route).replace(/[^A-Za-z0-9]+/g, "-"), route), authorizer: route.auth === "iam" ? "iam" : "users" },
         ]),
       ),
-      $default: { function: functionProps(fallbackRoute, resources), authorizer: "users" },
+      $default: { function: apiFunction("default", fallbackRoute), authorizer: "users" },
     },
   });
 
@@ -53,7 +76,7 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">)
   const failureQueue = (name: string): Queue => {
     const queue = queues[name];
     if (queue) return queue;
-    if (!ownFailureQueues.has(name)) ownFailureQueues.set(name, createQueue(stack, name));
+    if (!ownFailureQueues.has(name)) ownFailureQueues.set(name, createQueue(stack, name, { retain: true }));
     return ownFailureQueues.get(name)!;
   };
 
@@ -62,7 +85,7 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">)
     // reference tables other than its source.
     tables[consumer.source].addConsumers(stack, {
       [name]: {
-        function: functionProps(consumer, resources),
+        function: props(name, consumer, { concurrency: settings.streamConsumerConcurrency }),
         cdk: { eventSource: shardEventSource(consumer, failureQueue(consumer.failureDestination)) },
       },
     });
@@ -71,7 +94,7 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">)
   for (const [name, consumer] of Object.entries(kinesisConsumers)) {
     streams[consumer.source].addConsumers(stack, {
       [name]: {
-        function: functionProps(consumer, resources, { kinesis: consumer.source }),
+        function: props(name, consumer, { source: { kinesis: consumer.source } }),
         cdk: { eventSource: { ...shardEventSource(consumer, failureQueue(consumer.failureDestination)), parallelizationFactor: 1 } },
       },
     });
@@ -81,7 +104,7 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">)
     const queue = queues[consumer.source];
     if (!queue) throw new Error(`queue consumer of '${consumer.source}', which the topology does not have`);
     queue.addConsumer(stack, {
-      function: functionProps(consumer, resources, { queue: consumer.source }),
+      function: props(`${consumer.source}-consumer`, consumer, { source: { queue: consumer.source } }),
       cdk: { eventSource: { batchSize: consumer.batchSize, reportBatchItemFailures: true } },
     });
     // Lambda's advice: six times the function's timeout, so a message is not
@@ -90,8 +113,19 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">)
     (queue.cdk.queue.node.defaultChild as CfnQueue).visibilityTimeout = 6 * timeout.toSeconds();
   }
 
-  stack.addOutputs({ ApiEndpoint: api.url });
-  return { api, ...resources };
+  const monitoring = createMonitoring(stack, { topology, resources, api, failureQueue, settings });
+  const parking = [
+    ...Object.entries(topology.queues).flatMap(([name, spec]) => (spec.parks ? [queues[name]!] : [])),
+    ...ownFailureQueues.values(),
+  ];
+  suppress(stack, {
+    archive: resources.buckets.archive,
+    parking,
+    sqsMappings: Object.values(queueConsumers).map((c) => queues[c.source]!.consumerFunction as Fn),
+    sst: [stack.node.tryFindChild("CustomResourceHandler")].filter((c) => c !== undefined),
+  });
+  stack.addOutputs({ ApiEndpoint: api.url, AlarmTopicArn: monitoring.alarmTopic.topicArn });
+  return { api, ...resources, ...monitoring };
 }
 
 function createTable(stack: Stack, spec: TableSpec): Table {
@@ -111,6 +145,7 @@ function createTable(stack: Stack, spec: TableSpec): Table {
         // which CDK refuses next to the specification: clear it so the spec decides.
         pointInTimeRecovery: undefined,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: spec.pointInTimeRecovery ?? false },
+        deletionProtection: spec.deletionProtection ?? false,
       },
     },
   });

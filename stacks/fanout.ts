@@ -3,7 +3,8 @@
 // SNS subscriptions.
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { StreamEncryption } from "aws-cdk-lib/aws-kinesis";
-import { BlockPublicAccess, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import { BlockPublicAccess, BucketEncryption, ObjectOwnership, type CfnBucket } from "aws-cdk-lib/aws-s3";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { SubscriptionFilter } from "aws-cdk-lib/aws-sns";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Bucket, KinesisStream, Queue, Topic, type App, type Stack } from "sst/constructs";
@@ -15,13 +16,32 @@ import {
   type QueueSpec,
 } from "../core/topology.js";
 import type { Resources } from "./permissions.js";
+import type { DeploySettings } from "./settings.js";
+import { Alias } from "aws-cdk-lib/aws-kms";
 
 /** A record with each value mapped: one construct per topology entry, keyed as the topology keys it. */
 export const mapValues = <K extends string, V, R>(record: Record<K, V>, f: (value: V, key: K) => R) =>
   Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value as V, key as K)])) as Record<K, R>;
 
-export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName, QueueSpec>>): Omit<Resources, "tables"> {
+export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName, QueueSpec>>, settings: DeploySettings): Omit<Resources, "tables"> {
   const app = stack.node.root as App;
+
+  // Who read and wrote the archive, kept as long as the logs.
+  const accessLogs = new Bucket(stack, "archive-access-logs", {
+    cors: false,
+    cdk: {
+      bucket: {
+        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+        // The S3 log delivery service writes with bucket-owner-enforced ownership.
+        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        encryption: BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        lifecycleRules: [{ expiration: Duration.days(settings.logRetention) }],
+        removalPolicy: RemovalPolicy.RETAIN,
+        autoDeleteObjects: false,
+      },
+    },
+  });
 
   const streams = mapValues(streamSpecs, (spec) =>
     new KinesisStream(stack, spec.name, {
@@ -57,10 +77,29 @@ export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName
     }),
   );
 
+  const snsKey = Alias.fromAliasName(stack, "aws-sns-key", "alias/aws/sns");
+  // Server access logs, delivered under a bucket policy (the bucket has no ACLs), as S3's guide advises.
+  for (const bucket of Object.values(buckets)) {
+    const prefix = `${bucket.node.id}/`;
+    (bucket.cdk.bucket.node.defaultChild as CfnBucket).loggingConfiguration = {
+      destinationBucketName: accessLogs.bucketName,
+      logFilePrefix: prefix,
+    };
+    accessLogs.cdk.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal("logging.s3.amazonaws.com")],
+        actions: ["s3:PutObject"],
+        resources: [accessLogs.cdk.bucket.arnForObjects(`${prefix}*`)],
+        conditions: { ArnLike: { "aws:SourceArn": bucket.bucketArn }, StringEquals: { "aws:SourceAccount": stack.account } },
+      }),
+    );
+  }
+
   // Construct ids are suffixed: topic names may repeat table names ("events").
   const topics = mapValues(topicSpecs, (spec) =>
     new Topic(stack, `${spec.name}-topic`, {
-      cdk: { topic: { topicName: app.logicalPrefixedName(spec.name), enforceSSL: true } },
+      // Encrypted at rest with SNS's AWS-managed key: its key policy lets the account's publishers use it through SNS.
+      cdk: { topic: { topicName: app.logicalPrefixedName(spec.name), enforceSSL: true, masterKey: snsKey } },
     }),
   );
 
@@ -70,6 +109,7 @@ export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName
     if (!spec) throw new Error(`queue '${name}' is not in the topology`);
     queues[name] ??= createQueue(stack, spec.name, {
       fifo: spec.fifo,
+      retain: spec.parks,
       deadLetter: spec.deadLetter && { queue: queueOf(spec.deadLetter.queue), maxReceiveCount: spec.deadLetter.maxReceiveCount },
     });
     return queues[name]!;
@@ -85,6 +125,8 @@ export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName
         cdk: {
           subscription: {
             rawMessageDelivery: true,
+            // What SNS cannot deliver to the queue waits here for a redrive, instead of being dropped.
+            ...(spec.subscription.deadLetterQueue && { deadLetterQueue: queueOf(spec.subscription.deadLetterQueue).cdk.queue }),
             filterPolicy: mapValues(spec.subscription.filterPolicy, (allowlist) =>
               SubscriptionFilter.stringFilter({ allowlist: [...allowlist] }),
             ),
@@ -94,7 +136,7 @@ export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName
     });
   }
 
-  return { queueSpecs, streams, buckets, topics, queues };
+  return { queueSpecs, streams, buckets, topics, queues, accessLogs };
 }
 
 /**
@@ -105,7 +147,7 @@ export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName
 export function createQueue(
   stack: Stack,
   name: string,
-  options: { fifo?: boolean; deadLetter?: { queue: Queue; maxReceiveCount: number } } = {},
+  options: { fifo?: boolean; retain?: boolean; deadLetter?: { queue: Queue; maxReceiveCount: number } } = {},
 ): Queue {
   return new Queue(stack, name.replace(/\.fifo$/, ""), {
     cdk: {
@@ -113,6 +155,8 @@ export function createQueue(
         retentionPeriod: Duration.days(14),
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
+        // A queue of parked failures or dead letters outlives the stack: what it holds was not handled.
+        ...(options.retain && { removalPolicy: RemovalPolicy.RETAIN }),
         ...(options.fifo && { fifo: true, contentBasedDeduplication: false }),
         ...(options.deadLetter && {
           deadLetterQueue: { queue: options.deadLetter.queue.cdk.queue, maxReceiveCount: options.deadLetter.maxReceiveCount },

@@ -23,6 +23,8 @@ export interface Resources {
   readonly buckets: Record<BucketName, Bucket>;
   readonly topics: Record<TopicName, Topic>;
   readonly queues: Record<QueueName, Queue>;
+  /** The archive's server access logs. */
+  readonly accessLogs: Bucket;
 }
 
 // TransactWriteItems and TransactGetItems have no IAM action of their own: each

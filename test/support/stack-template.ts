@@ -4,7 +4,11 @@
 // table-access map and `uses` and nothing more. One suite, run on the
 // reference app (stacks.infra.test.ts) and on an app a test defines
 // (your-own-app.infra.test.ts), so whatever an app adds is checked the same way.
-import { Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import { Aspects } from "aws-cdk-lib";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import { functionDefaults } from "../../stacks/index.js";
 import type { CfnElement } from "aws-cdk-lib";
 import { App, getStack, use, type Stack } from "sst/constructs";
 import type { ordinalStack } from "../../stacks/Ordinal.js";
@@ -94,6 +98,11 @@ beforeAll(async () => {
   // app-wide function defaults under test are the ones `sst deploy` uses.
   Ordinal = await build(app);
   stack = getStack(Ordinal);
+  // What `sst build` does after bundling: the placeholder runtime becomes the configured one.
+  for (const fn of stack.getAllFunctions()) (fn.node.defaultChild as CfnFunction).runtime = fn.getConstructMetadata().data.runtime;
+  // AWS's rule packs, run as the template is synthesized.
+  Aspects.of(stack).add(new AwsSolutionsChecks());
+  Aspects.of(stack).add(new ServerlessChecks());
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
   for (const fn of stack.getAllFunctions()) {
@@ -465,6 +474,8 @@ describe("fan-out resources", () => {
       Endpoint: arnOf(queue),
       FilterPolicy: spec.subscription!.filterPolicy,
       RawMessageDelivery: true,
+      // What SNS cannot deliver waits in the subscriber's dead-letter queue.
+      RedrivePolicy: { deadLetterTargetArn: arnOf(queueId(spec.subscription!.deadLetterQueue!)) },
     });
     // SNS may deliver to the queue, and only from that topic.
     const statements = ofType("AWS::SQS::QueuePolicy")
@@ -498,8 +509,10 @@ describe("no drift between topology and template", () => {
     for (const name of topicNames) topicId(name);
     for (const name of [...queueNames, ...ownFailureQueues]) queueId(name);
     expect(ofType("AWS::Kinesis::Stream")).toHaveLength(streamNames.length);
-    expect(ofType("AWS::S3::Bucket")).toHaveLength(bucketNames.length);
-    expect(ofType("AWS::SNS::Topic")).toHaveLength(topicNames.length);
+    // And the archive's access-log bucket.
+    expect(ofType("AWS::S3::Bucket")).toHaveLength(bucketNames.length + 1);
+    // And the alarm topic.
+    expect(ofType("AWS::SNS::Topic")).toHaveLength(topicNames.length + 1);
     expect(ofType("AWS::SQS::Queue")).toHaveLength(queueNames.length + ownFailureQueues.length);
   });
 
@@ -557,17 +570,34 @@ describe.each(queueConsumerSpecs)("queue consumer %s", (_name, consumer) => {
 // ---- runtime ------------------------------------------------------------
 
 describe("runtime", () => {
-  it("every Lambda in the template runs nodejs22.x", () => {
-    const fns = ofType("AWS::Lambda::Function");
-    expect(fns.length).toBeGreaterThan(allFunctions.length);
-    for (const [, fn] of fns) expect(fn.Properties.Runtime).toBe("nodejs22.x");
+  it(`every function of the stack runs ${functionDefaults.runtime}, as sst build writes it`, () => {
+    expect(runtimeOf.size).toBe(allFunctions.length);
+    for (const runtime of runtimeOf.values()) expect(runtime).toBe(functionDefaults.runtime);
+    for (const id of runtimeOf.keys()) expect(resources[id]!.Properties.Runtime).toBe(functionDefaults.runtime);
+  });
+});
+
+// ---- AWS's rule packs ---------------------------------------------------
+
+describe("cdk-nag: AwsSolutions and Serverless", () => {
+  const findings = (level: "error" | "warning") =>
+    (level === "error" ? Annotations.fromStack(stack).findError("*", Match.anyValue()) : Annotations.fromStack(stack).findWarning("*", Match.anyValue()))
+      .map((m) => `${String(m.entry.data).split(":")[0]} at ${m.id}`);
+
+  it("has no unsuppressed error", () => {
+    expect(findings("error")).toEqual([]);
   });
 
-  // Without `sst deploy`'s build step the template holds SST's placeholder
-  // runtime; the build writes the construct's configured runtime, checked here.
-  it("every SST function is configured for nodejs22.x", () => {
-    expect(runtimeOf.size).toBe(allFunctions.length);
-    for (const runtime of runtimeOf.values()) expect(runtime).toBe("nodejs22.x");
+  it("ran both packs: their suppressions are in the template's metadata, each with a reason", () => {
+    const json = template.toJSON();
+    const suppressed = [json, ...Object.values(resources)].flatMap((r: any) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+    expect(suppressed.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(["AwsSolutions-IAM4", "AwsSolutions-IAM5", "Serverless-LambdaDLQ"]));
+    for (const s of suppressed as { id: string; reason: string }[]) expect(s.reason.length, s.id).toBeGreaterThan(20);
+  });
+
+  it("leaves only warnings it was told of", () => {
+    // Projections are rebuilt from the archive (no PITR); SST writes the API's access-log format.
+    expect(findings("warning").map((w) => w.split(" at ")[0]).sort()).toEqual(["AwsSolutions-DDB3", "Serverless-APIGWStructuredLogging"]);
   });
 });
 
