@@ -9,6 +9,7 @@ import { Aspects } from "aws-cdk-lib";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { functionDefaults } from "../../stacks/index.js";
+import { DEFAULT_SETTINGS } from "../../stacks/settings.js";
 import type { CfnElement } from "aws-cdk-lib";
 import { App, getStack, use, type Stack } from "sst/constructs";
 import type { ordinalStack } from "../../stacks/Ordinal.js";
@@ -574,6 +575,124 @@ describe("runtime", () => {
     expect(runtimeOf.size).toBe(allFunctions.length);
     for (const runtime of runtimeOf.values()) expect(runtime).toBe(functionDefaults.runtime);
     for (const id of runtimeOf.keys()) expect(resources[id]!.Properties.Runtime).toBe(functionDefaults.runtime);
+  });
+});
+
+// ---- production: alarms, limits, retention -------------------------------
+
+describe("alarms and dashboard", () => {
+  const alarms = () => ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+  const alarmTopicId = () => {
+    const output = template.toJSON().Outputs?.AlarmTopicArn;
+    expect(output, "the AlarmTopicArn output").toBeDefined();
+    return refId(output.Value);
+  };
+  const alarmOn = (metricName: string, dimension: { name: string; ref: string }) =>
+    alarms().filter(
+      (a) => a.MetricName === metricName && (a.Dimensions ?? []).some((d: any) => d.Name === dimension.name && refId(d.Value) === dimension.ref),
+    );
+
+  it("sends every alarm to the alarm topic, which is an output", () => {
+    const topic = alarmTopicId();
+    expect(resources[topic]?.Type).toBe("AWS::SNS::Topic");
+    expect(alarms().length).toBeGreaterThan(0);
+    for (const a of alarms()) expect(a.AlarmActions, a.AlarmDescription).toEqual([{ Ref: topic }]);
+  });
+
+  const shardConsumers = (): [string, FunctionSpec, string][] => [
+    ...streamConsumerSpecs.map(([name, c]): [string, FunctionSpec, string] => [name, c, refId(consumerMapping(c.source)[1].Properties.FunctionName)]),
+    ...kinesisConsumerSpecs.map(([name, c]): [string, FunctionSpec, string] => [name, c, refId(kinesisMapping(c)[1].Properties.FunctionName)]),
+  ];
+
+  it("watches every stream consumer's iterator age, paging at one hour behind (the DynamoDB streams keep 24 h)", () => {
+    for (const [name, , fn] of shardConsumers()) {
+      const found = alarmOn("IteratorAge", { name: "FunctionName", ref: fn });
+      expect(found, name).toHaveLength(1);
+      expect(found[0]).toMatchObject({ Statistic: "Maximum", Threshold: 3_600_000, ComparisonOperator: "GreaterThanOrEqualToThreshold", Period: 300 });
+    }
+  });
+
+  it("raises an alarm on any message in a failure destination or dead-letter queue", () => {
+    const parking = [
+      ...queueSpecs.filter(([, q]) => q.parks).map(([name]) => name),
+      ...[...streamConsumerSpecs, ...kinesisConsumerSpecs].map(([, c]) => c.failureDestination),
+    ];
+    expect(parking.length).toBeGreaterThan(0);
+    for (const name of new Set(parking)) {
+      const found = alarmOn("ApproximateNumberOfMessagesVisible", { name: "QueueName", ref: queueId(name) });
+      expect(found, name).toHaveLength(1);
+      expect(found[0]).toMatchObject({ Threshold: 1, TreatMissingData: "notBreaching" });
+    }
+  });
+
+  it("watches every function's errors and throttles", () => {
+    for (const id of runtimeOf.keys()) {
+      for (const metric of ["Errors", "Throttles"]) expect(alarmOn(metric, { name: "FunctionName", ref: id }), `${metric} of ${handlerOf.get(id)}`).toHaveLength(1);
+    }
+  });
+
+  it("watches the API's 5xx rate and Kinesis write throttling", () => {
+    const math = alarms().filter((a) => a.Metrics?.some((m: any) => String(m.Expression ?? "").includes("100 * errors / requests")));
+    expect(math).toHaveLength(1);
+    expect(math[0]!.Threshold).toBe(1);
+    for (const name of streamNames) expect(alarmOn("WriteProvisionedThroughputExceeded", { name: "StreamName", ref: streamId(name) }), name).toHaveLength(1);
+  });
+
+  it("has a dashboard of the pipeline", () => {
+    const dashboards = ofType("AWS::CloudWatch::Dashboard");
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]![1].Properties.DashboardBody);
+    for (const title of ["Commands in", "Outcomes by status", "Sequencer batch duration", "Iterator age", "Parked batches"]) expect(body).toContain(title);
+  });
+});
+
+describe("limits", () => {
+  it("throttles the API's default route", () => {
+    const stages = ofType("AWS::ApiGatewayV2::Stage");
+    expect(stages).toHaveLength(1);
+    expect(stages[0]![1].Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: DEFAULT_SETTINGS.apiRate, ThrottlingBurstLimit: DEFAULT_SETTINGS.apiBurst });
+  });
+
+  it("reserves concurrency for the DynamoDB-stream consumers and caps every API function", () => {
+    for (const [name, c] of streamConsumerSpecs)
+      expect(resources[refId(consumerMapping(c.source)[1].Properties.FunctionName)]!.Properties.ReservedConcurrentExecutions, name).toBe(DEFAULT_SETTINGS.streamConsumerConcurrency);
+    for (const [label] of allFunctions.filter(([l]) => !isConsumer(l)))
+      expect(resources[routeFunctionId(label)]!.Properties.ReservedConcurrentExecutions, label).toBe(DEFAULT_SETTINGS.apiConcurrency);
+  });
+
+  it("allows no CORS origin unless the deployment lists some", () => {
+    const apis = ofType("AWS::ApiGatewayV2::Api");
+    expect(apis).toHaveLength(1);
+    expect(apis[0]![1].Properties.CorsConfiguration).toBeUndefined();
+  });
+});
+
+describe("retention and protection", () => {
+  it("gives every function a log group of its own with a retention, and the API's access log one too", () => {
+    const groups = ofType("AWS::Logs::LogGroup");
+    expect(groups.length).toBeGreaterThan(runtimeOf.size);
+    for (const [id, group] of groups) expect(group.Properties.RetentionInDays, id).toBe(30);
+    for (const id of runtimeOf.keys()) expect(resources[refId(resources[id]!.Properties.LoggingConfig?.LogGroup)]?.Type, id).toBe("AWS::Logs::LogGroup");
+  });
+
+  it("encrypts every topic with KMS", () => {
+    for (const [id, topic] of ofType("AWS::SNS::Topic")) expect(topic.Properties.KmsMasterKeyId, id).toBeDefined();
+  });
+
+  it("protects the log and the outcomes from deletion, and keeps point-in-time recovery on the commands", () => {
+    for (const name of ["events", "outcomes"] as const) expect(resources[tableId(name)]!.Properties.DeletionProtectionEnabled, name).toBe(true);
+    expect(resources[tableId("commands")]!.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it("keeps every failure destination and dead-letter queue when the stack is deleted", () => {
+    for (const [name] of queueSpecs.filter(([, q]) => q.parks)) expect(resources[queueId(name)]!.DeletionPolicy, name).toBe("Retain");
+    for (const [, c] of streamConsumerSpecs) expect(resources[queueId(c.failureDestination)]!.DeletionPolicy, c.failureDestination).toBe("Retain");
+  });
+
+  it("gives every SNS subscription a dead-letter queue", () => {
+    const subscriptions = ofType("AWS::SNS::Subscription");
+    expect(subscriptions.length).toBeGreaterThan(0);
+    for (const [id, s] of subscriptions) expect(s.Properties.RedrivePolicy?.deadLetterTargetArn, id).toBeDefined();
   });
 });
 
