@@ -7,6 +7,7 @@ import { expandApp, partOf, type ExpandedApp } from "../core/app-definition.js";
 import type { AnyMicroservice } from "../core/decider.js";
 import { documentClient, tableNamesFromEnv, type Store } from "../core/dynamo.js";
 import type { ParkedBatches } from "../core/redrive.js";
+import { metricsFromEnv, type Metrics } from "./metrics.js";
 import { buckets, kinesisStreams, topics, type QueueName, type Topology } from "../core/topology.js";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -28,6 +29,8 @@ export interface ApiDeps {
    * such a request is refused (401).
    */
   readonly identityFromBody: boolean;
+  /** Where the pipeline's metrics go (CloudWatch EMF on AWS); none on the local stack. */
+  readonly metrics?: Metrics;
 }
 
 export const storeFromEnv = (env: NodeJS.ProcessEnv = process.env): Store => ({
@@ -45,6 +48,7 @@ export const apiDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): ApiDeps =>
   clock: Date.now,
   endpoints: { dynamodb: env.DYNAMODB_ENDPOINT ?? `https://dynamodb.${env.AWS_REGION ?? "us-east-1"}.amazonaws.com` },
   identityFromBody: false,
+  metrics: metricsFromEnv(env),
 });
 
 /** A microservice the deployment must serve; its absence is a wiring error, not a client's. */

@@ -9,11 +9,23 @@ import { handlerEnv, settingOf, type FunctionSpec } from "../core/topology.js";
 import { appFromEnv, logger, storeFromEnv } from "./deps.js";
 import { decodeEventRecord, decodeKinesisBatch } from "./event-records.js";
 import { lazy } from "./http.js";
+import { metricsFromEnv, MetricUnit, type Metrics } from "./metrics.js";
+import type { EventRecord } from "../core/records.js";
 
 export interface ProjectorDeps {
   readonly store: Store;
   readonly app: Pick<ExpandedApp, "projections">;
+  readonly metrics?: Metrics;
 }
+
+/** How far behind the log a projection is: from the newest event's commit to now. */
+const recordLag = (deps: ProjectorDeps, projection: AnyProjection, events: readonly EventRecord[]) => {
+  if (!deps.metrics || events.length === 0) return;
+  const newest = Math.max(...events.map((e) => e.recordedAt));
+  const single = deps.metrics.singleMetric();
+  single.addDimensions({ projection: projection.name });
+  single.addMetric("ProjectionLag", MetricUnit.Milliseconds, Math.max(0, Date.now() - newest));
+};
 
 /** The projection a consumer runs, as its environment names it. */
 const projectionOf = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">): AnyProjection =>
@@ -41,6 +53,7 @@ export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environm
     const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { projection: projection.name, sequenceNumber: records[poison]!.id });
     const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event)));
+    recordLag(deps, projection, usable.map((r) => r.event));
     const firstFailed = usable.findIndex((r) => failed.has(r.event.eventId));
     const at = firstFailed === -1 ? poison : firstFailed;
     return { batchItemFailures: at === -1 ? [] : [{ itemIdentifier: records[at]!.id }] };
@@ -73,6 +86,6 @@ export const makeReplay = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "enviro
   };
 };
 
-const depsFromEnv = (): ProjectorDeps => ({ store: storeFromEnv(), app: appFromEnv() });
+const depsFromEnv = (): ProjectorDeps => ({ store: storeFromEnv(), app: appFromEnv(), metrics: metricsFromEnv() });
 export const live = lazy(() => makeLive(depsFromEnv(), { environment: process.env as Record<string, string> }));
 export const replay = lazy(() => makeReplay(depsFromEnv(), { environment: process.env as Record<string, string> }));

@@ -144,15 +144,22 @@ export function createMonitoring(stack: Stack, { topology, resources, api, failu
         new GraphWidget({ title: "Iterator age: how far each consumer is behind (ms)", left: iteratorAges.map(([name, m]) => m.with({ label: name })), width: 12 }),
         new GraphWidget({ title: "Parked batches and dead letters", left: parked.map(([name, m]) => m.with({ label: name })), width: 12 }),
       ],
+      [
+        new GraphWidget({
+          title: "Fan-out lag: newest event to projection (ms)",
+          left: [new MathExpression({ expression: `SEARCH('{Ordinal,projection,service} MetricName="ProjectionLag"', 'Maximum', 300)`, label: "projection lag", period: PERIOD })],
+          width: 24,
+        }),
+      ],
     ],
   });
   return { alarmTopic, alarms, dashboard };
 }
 
-/** The sequencer's EMF metric of outcomes written, by status (functions/sequencer.ts). */
+/** The sequencer's EMF metric of outcomes written, by microservice and status (functions/sequencer.ts). */
 export const outcomeMetric = (status: string) =>
   new MathExpression({
-    expression: `SEARCH('{Ordinal,microservice,status} MetricName="Outcomes" status="${status}"', 'Sum', 300)`,
+    expression: `SEARCH('{Ordinal,microservice,service,status} MetricName="Outcomes" status="${status}"', 'Sum', 300)`,
     label: status,
     period: PERIOD,
   });

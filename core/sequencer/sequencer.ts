@@ -7,7 +7,7 @@ import type { AnyMicroservice } from "../decider.js";
 import { batchGet, type Store } from "../dynamo.js";
 import { eachLimited } from "../each-limited.js";
 import { requestKeyOf } from "../keys.js";
-import type { CommandRecord, RequestRecord, SnapshotRecord } from "../records.js";
+import type { CommandRecord, OutcomeRecord, RequestRecord, SnapshotRecord } from "../records.js";
 import { chunkSteps, groupByStream, planGroup, type Group, type Step } from "./plan.js";
 
 export interface SequencerDeps {
@@ -18,6 +18,8 @@ export interface SequencerDeps {
   readonly concurrency?: number;
   /** Re-plans of one aggregate after a lost optimistic-concurrency race, before the batch fails. */
   readonly maxConflicts?: number;
+  /** Told of each committed transaction's outcomes (metrics); a throw here is ignored, it must not fail the batch. */
+  readonly onCommitted?: (outcomes: readonly OutcomeRecord[]) => void;
 }
 
 export interface SequenceResult {
@@ -100,6 +102,11 @@ const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded, 
         current = await commitChunk(deps.store, group, schemaVersion, current, existed, chunk, now);
         existed = true;
         onCommitted(chunk.length);
+        try {
+          deps.onCommitted?.(chunk.map((step) => step.outcome));
+        } catch {
+          // Observability only.
+        }
       }
       return;
     } catch (error) {
