@@ -12,7 +12,8 @@ import type { QueueName, Topology } from "./topology.js";
 
 /** Hands parked batches of a stream consumer back to it; what succeeds leaves the failure destination. */
 export interface ParkedBatches {
-  redrive(destination: string): Promise<{ readonly redriven: number; readonly remaining: number }>;
+  /** `note` says why a redrive stopped early (a batch past the stream's retention, a consumer that refused it). */
+  redrive(destination: string, consumer: string): Promise<{ readonly redriven: number; readonly remaining: number; readonly note?: string }>;
 }
 
 export interface RedriveDeps {
@@ -54,6 +55,8 @@ export interface RedriveResult {
   readonly parked?: number;
   /** True when the queue answered empty; false when `maxMessages` stopped this call first. */
   readonly done: boolean;
+  /** Why a redrive of parked batches stopped before the queue was empty. */
+  readonly note?: string;
 }
 
 /**
@@ -69,8 +72,8 @@ export const redrive = async (
   const plan = redrivePlans(deps.app.topology).get(queue);
   if (!plan) throw new Error(`'${queue}' is neither a dead-letter queue nor a failure destination`);
   if (plan.kind === "parked" && deps.parked) {
-    const { redriven, remaining } = await deps.parked.redrive(queue);
-    return { queue, to: plan.consumer, moved: redriven, parked: remaining, done: remaining === 0 };
+    const { redriven, remaining, note } = await deps.parked.redrive(queue, plan.consumer);
+    return { queue, to: plan.consumer, moved: redriven, parked: remaining, done: remaining === 0, ...(note ? { note } : {}) };
   }
   const fromUrl = deps.names.queueUrls[queue];
   if (plan.kind === "parked") {

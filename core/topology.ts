@@ -91,6 +91,10 @@ export interface FunctionSpec {
     readonly buckets?: Partial<Record<BucketName, "read" | "write">>;
     readonly topics?: Partial<Record<TopicName, "publish">>;
     readonly queues?: Partial<Record<QueueName, "send" | "consume">>;
+    /** A table's stream, read directly (not as an event source): a redrive re-reading a parked batch. */
+    readonly streams?: Partial<Record<TableName, "read">>;
+    /** Consumers it invokes, by consumer name: a redrive handing a re-read batch back. */
+    readonly consumers?: Readonly<Record<string, "invoke">>;
   };
 }
 
@@ -134,8 +138,9 @@ export interface QueueSpec {
   readonly parks?: true;
 }
 
-/** Queues of the engine itself: the fan-out consumers' failure destinations. */
+/** Queues of the engine itself: its stream consumers' failure destinations. */
 export const engineQueues: Readonly<Record<string, QueueSpec>> = {
+  "sequencer-failures": { name: "sequencer-failures", env: "SEQUENCER_FAILURES_QUEUE", parks: true },
   "publisher-failures": { name: "publisher-failures", env: "PUBLISHER_FAILURES_QUEUE", parks: true },
   "archiver-failures": { name: "archiver-failures", env: "ARCHIVER_FAILURES_QUEUE", parks: true },
 };
@@ -266,6 +271,9 @@ export const handlerEnv = {
   microservice: "ORDINAL_MICROSERVICE",
   route: "ORDINAL_ROUTE",
 } as const;
+
+/** The environment variable through which a function (a redrive) learns a consumer's function name. */
+export const consumerFunctionEnv = (consumer: string) => `ORDINAL_CONSUMER_${envName(consumer)}_FUNCTION`;
 
 /** A handler's setting from its environment, or a wiring error naming the variable. */
 export const settingOf = (environment: Readonly<Record<string, string | undefined>> | undefined, name: string): string => {
@@ -418,6 +426,12 @@ export const expandTopology = (app: AppDefinition): Topology => {
     .map((c) => c.failureDestination)
     .filter((name) => Object.hasOwn(queues, name));
   const replayQueues = projections.map((name) => `${name}-replay`);
+  // Consumers whose parked batches a redrive can re-read and hand back (on AWS: their on-failure records).
+  const redrivable = Object.entries({ ...streamConsumers, ...kinesisConsumers }).filter(([, c]) => Object.hasOwn(queues, c.failureDestination));
+  const rereadStreams = Object.fromEntries(
+    redrivable.flatMap(([, c]) => (Object.hasOwn(tables, c.source) ? [[c.source, "read" as const]] : [])),
+  ) as Partial<Record<TableName, "read">>;
+  const rereadKinesis = redrivable.some(([, c]) => Object.hasOwn(kinesisStreams, c.source));
   const admin: RouteSpec[] = [
     {
       method: "POST",
@@ -434,8 +448,13 @@ export const expandTopology = (app: AppDefinition): Topology => {
       handler: "functions/redrive.handler",
       roles: ["admin"],
       tables: {},
-      // Dead letters go back to their queue; failure destinations are only counted for now.
-      uses: { queues: { ...grant("consume", [...deadLetters, ...failureQueues]), ...grant("send", [...replayQueues, ...subscribers]) } },
+      // Dead letters go back to their queue; a parked stream batch is re-read from its stream and handed back to its consumer.
+      uses: {
+        queues: { ...grant("consume", [...deadLetters, ...failureQueues]), ...grant("send", [...replayQueues, ...subscribers]) },
+        streams: rereadStreams,
+        ...(rereadKinesis ? { kinesis: { allEvents: "read" as const } } : {}),
+        consumers: Object.fromEntries(redrivable.map(([name]) => [name, "invoke" as const])),
+      },
     },
   ];
   return {

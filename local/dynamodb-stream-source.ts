@@ -4,48 +4,14 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   TrimmedDataAccessException,
-  type _Record,
   type DynamoDBStreamsClient,
 } from "@aws-sdk/client-dynamodb-streams";
 import { PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
+import { dynamodbLambdaRecord as toLambdaRecord } from "../core/stream-records.js";
 import { randomUUID } from "node:crypto";
 import type { ShardSource } from "./shard-poller.js";
 import { ensureLocalStreamTable } from "./tables.js";
-
-type Attribute = Record<string, unknown>;
-
-/**
- * DynamoDB Local writes an empty map into stream images as `{}` instead of
- * `{"M":{}}`, which no unmarshaller accepts. An attribute value with no type at
- * all can only be that (an empty list keeps its `L`), so restore it.
- */
-const repairImage = (image: Record<string, Attribute> | undefined): Record<string, Attribute> | undefined =>
-  image && Object.fromEntries(Object.entries(image).map(([name, value]) => [name, repairValue(value)]));
-
-const repairValue = (value: Attribute): Attribute => {
-  if (Object.keys(value).length === 0) return { M: {} };
-  if (value.M) return { M: repairImage(value.M as Record<string, Attribute>) };
-  if (value.L) return { L: (value.L as Attribute[]).map(repairValue) };
-  return value;
-};
-
-const toLambdaRecord = (record: _Record, streamArn: string): DynamoDBRecord => ({
-  eventID: record.eventID,
-  eventName: record.eventName,
-  eventVersion: record.eventVersion,
-  eventSource: "aws:dynamodb",
-  awsRegion: record.awsRegion,
-  eventSourceARN: streamArn,
-  dynamodb: {
-    ...record.dynamodb,
-    NewImage: repairImage(record.dynamodb?.NewImage as Record<string, Attribute> | undefined),
-    OldImage: repairImage(record.dynamodb?.OldImage as Record<string, Attribute> | undefined),
-    ApproximateCreationDateTime: record.dynamodb?.ApproximateCreationDateTime
-      ? record.dynamodb.ApproximateCreationDateTime.getTime() / 1000
-      : undefined,
-  } as DynamoDBRecord["dynamodb"],
-});
 
 /**
  * DynamoDB Local numbers stream records from one counter for all its tables,

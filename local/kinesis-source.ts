@@ -4,27 +4,10 @@ import {
   GetShardIteratorCommand,
   ListShardsCommand,
   type KinesisClient,
-  type _Record,
 } from "@aws-sdk/client-kinesis";
 import type { KinesisStreamRecord } from "aws-lambda";
+import { kinesisLambdaRecord } from "../core/stream-records.js";
 import type { ShardSource } from "./shard-poller.js";
-
-const toLambdaRecord = (record: _Record, shardId: string, streamArn: string): KinesisStreamRecord => ({
-  eventSource: "aws:kinesis",
-  eventVersion: "1.0",
-  eventID: `${shardId}:${record.SequenceNumber}`,
-  eventName: "aws:kinesis:record",
-  invokeIdentityArn: "local",
-  awsRegion: "us-east-1",
-  eventSourceARN: streamArn,
-  kinesis: {
-    kinesisSchemaVersion: "1.0",
-    partitionKey: record.PartitionKey!,
-    sequenceNumber: record.SequenceNumber!,
-    data: Buffer.from(record.Data ?? new Uint8Array()).toString("base64"),
-    approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp ?? new Date()).getTime() / 1000,
-  },
-});
 
 export const kinesisSource = (client: KinesisClient, streamName: string, streamArn: string): ShardSource<KinesisStreamRecord> => {
   return {
@@ -50,7 +33,7 @@ export const kinesisSource = (client: KinesisClient, streamName: string, streamA
     },
     async read(shardId, shardIterator, limit) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: limit }));
-      return { records: (page.Records ?? []).map((r) => toLambdaRecord(r, shardId, streamArn)), next: page.NextShardIterator };
+      return { records: (page.Records ?? []).map((r) => kinesisLambdaRecord(r, shardId, streamArn)), next: page.NextShardIterator };
     },
     sequenceOf: (record) => record.kinesis.sequenceNumber,
   };

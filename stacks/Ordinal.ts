@@ -7,10 +7,11 @@ import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { Api, Table, type ApiRouteProps, type Function as Fn, type Queue, type Stack, type StackContext } from "sst/constructs";
 import type { ExpandedApp } from "../core/app-definition.js";
 import { routeKeyOf } from "../core/routing.js";
-import { tables as tableSpecs, type FunctionSpec, type ShardConsumerSpec, type TableSpec } from "../core/topology.js";
+import { consumerFunctionEnv, tables as tableSpecs, type FunctionSpec, type ShardConsumerSpec, type TableSpec } from "../core/topology.js";
 import { jwtConfigFromEnv, UNSET_JWT_ISSUER } from "../core/auth.js";
 import { createFanout, createQueue, mapValues } from "./fanout.js";
 import { functionProps, type EventSource, type Resources } from "./permissions.js";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { deploySettingsFromEnv, type DeploySettings } from "./settings.js";
 import { createMonitoring } from "./monitoring.js";
 import { suppress } from "./nag.js";
@@ -111,6 +112,18 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">,
     // received again while a retried batch still holds it.
     const timeout = (queue.consumerFunction as Fn).timeout ?? Duration.seconds(3);
     (queue.cdk.queue.node.defaultChild as CfnQueue).visibilityTimeout = 6 * timeout.toSeconds();
+  }
+
+  // A redrive hands re-read batches to the consumers they came from: it may invoke exactly those.
+  for (const route of routes) {
+    const fn = api.getFunction(routeKeyOf(route))!;
+    for (const consumer of Object.keys(route.uses?.consumers ?? {})) {
+      const spec = streamConsumers[consumer] ?? kinesisConsumers[consumer];
+      const target = spec && (consumer in streamConsumers ? tables[spec.source as keyof typeof tables].getFunction(consumer) : streams[spec.source as keyof typeof streams].getFunction(consumer));
+      if (!target) throw new Error(`${routeKeyOf(route)} invokes '${consumer}', which is not a stream consumer of the stack`);
+      fn.addEnvironment(consumerFunctionEnv(consumer), target.functionName);
+      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["lambda:InvokeFunction"], resources: [target.functionArn] }));
+    }
   }
 
   const monitoring = createMonitoring(stack, { topology, resources, api, failureQueue, settings });

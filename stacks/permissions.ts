@@ -45,6 +45,9 @@ export const kinesisActions = {
   write: ["kinesis:PutRecord", "kinesis:PutRecords"],
 } as const;
 
+/** Reading a table's stream directly: what a redrive needs to re-read a parked batch. */
+export const dynamodbStreamActions = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"] as const;
+
 // SendMessageBatch is authorized as SendMessage; URLs come in the environment,
 // so GetQueueUrl is never needed. GetQueueAttributes lets redrive count a queue.
 export const sqsActions = {
@@ -86,6 +89,10 @@ export function access(
     environment[streamSpecs[name].env] = stream.streamName;
     const granted = source && "kinesis" in source && source.kinesis === name && level === "read";
     if (!granted) permissions.push(allow(kinesisActions[level], stream.streamArn));
+  }
+  for (const [name] of entries(spec.uses?.streams)) {
+    const table = resources.tables[name];
+    permissions.push(allow(dynamodbStreamActions, table.cdk.table.tableStreamArn!));
   }
   for (const [name, level] of entries(spec.uses?.buckets)) {
     const bucket = resources.buckets[name];

@@ -858,6 +858,27 @@ describe("permissions", () => {
     expect(serviceActions(fn, "sns")).toEqual([]);
   });
 
+  it("POST /admin/redrive may re-read the redrivable consumers' streams and invoke exactly those consumers", () => {
+    const fn = routeFunctionId("POST /admin/redrive");
+    const route = routes.find((r) => `${r.method} ${r.path}` === "POST /admin/redrive")!;
+    const consumers = Object.keys(route.uses?.consumers ?? {});
+    expect(consumers).toEqual(expect.arrayContaining(["sequencer", "publisher", "archiver"]));
+    const invokable = statementsOf(fn).filter((s) => list(s.Action).includes("lambda:InvokeFunction")).flatMap((s) => list(s.Resource).map(refId));
+    const consumerIds = consumers.map((name) => {
+      const stream = streamConsumerSpecs.find(([n]) => n === name);
+      if (stream) return refId(consumerMapping(stream[1].source)[1].Properties.FunctionName);
+      return refId(kinesisMapping(kinesisConsumerSpecs.find(([n]) => n === name)![1])[1].Properties.FunctionName);
+    });
+    expect(invokable.sort()).toEqual([...consumerIds].sort());
+    const env = resources[fn]!.Properties.Environment.Variables;
+    for (const [i, name] of consumers.entries()) expect(env[`ORDINAL_CONSUMER_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_FUNCTION`], name).toEqual({ Ref: consumerIds[i] });
+    for (const [, c] of streamConsumerSpecs) {
+      const streamArn = { "Fn::GetAtt": [tableId(c.source), "StreamArn"] };
+      const onStream = statementsOf(fn).filter((s) => list(s.Resource).some((r) => JSON.stringify(r) === JSON.stringify(streamArn))).flatMap((s) => list(s.Action));
+      expect(onStream.sort(), c.source).toEqual(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]);
+    }
+  });
+
   const publisher = (streamConsumers as Record<string, StreamConsumerSpec>).publisher;
 
   it.runIf(publisher)("the publisher may PutRecords to all events and publish to the topic, and touches no bucket", () => {
