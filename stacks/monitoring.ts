@@ -12,7 +12,8 @@ import {
   type IMetric,
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
-import { Alias } from "aws-cdk-lib/aws-kms";
+import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
 import { Topic as CdkTopic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Api, Function as Fn, Queue, Stack } from "sst/constructs";
@@ -42,11 +43,11 @@ export interface MonitoringInput {
 }
 
 export function createMonitoring(stack: Stack, { topology, resources, api, failureQueue, settings }: MonitoringInput) {
-  // The alarm topic is encrypted like the events topic; subscribe on-call by ORDINAL_ALARM_EMAIL.
-  const alarmTopic = new CdkTopic(stack, "alarms", {
-    masterKey: Alias.fromAliasName(stack, "aws-sns-key-alarms", "alias/aws/sns"),
-    enforceSSL: true,
-  });
+  // Encrypted with a key of its own: SNS's AWS-managed key does not let CloudWatch publish an alarm.
+  const alarmKey = new Key(stack, "alarms-key", { enableKeyRotation: true, description: "Ordinal alarm topic", removalPolicy: RemovalPolicy.DESTROY });
+  alarmKey.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
+  // Subscribe on-call by ORDINAL_ALARM_EMAIL.
+  const alarmTopic = new CdkTopic(stack, "alarms", { masterKey: alarmKey, enforceSSL: true });
   if (settings.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(settings.alarmEmail));
   const action = new SnsAction(alarmTopic);
   const alarms: Alarm[] = [];
