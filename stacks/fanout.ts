@@ -26,21 +26,20 @@ export const mapValues = <K extends string, V, R>(record: Record<K, V>, f: (valu
 export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName, QueueSpec>>, settings: DeploySettings): Omit<Resources, "tables"> {
   const app = stack.node.root as App;
 
+  // Every bucket: private, no ACLs (log delivery too writes under a bucket policy), encrypted, TLS only, kept.
+  const privateBucket = {
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    encryption: BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+    autoDeleteObjects: false,
+  };
+
   // Who read and wrote the archive, kept as long as the logs.
   const accessLogs = new Bucket(stack, "archive-access-logs", {
     cors: false,
-    cdk: {
-      bucket: {
-        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-        // The S3 log delivery service writes with bucket-owner-enforced ownership.
-        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        encryption: BucketEncryption.S3_MANAGED,
-        enforceSSL: true,
-        lifecycleRules: [{ expiration: Duration.days(settings.logRetention) }],
-        removalPolicy: RemovalPolicy.RETAIN,
-        autoDeleteObjects: false,
-      },
-    },
+    cdk: { bucket: { ...privateBucket, lifecycleRules: [{ expiration: Duration.days(settings.logRetention) }] } },
   });
 
   const streams = mapValues(streamSpecs, (spec) =>
@@ -62,16 +61,11 @@ export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName
       cors: false,
       cdk: {
         bucket: {
-          blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-          objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-          encryption: BucketEncryption.S3_MANAGED,
-          enforceSSL: true,
+          ...privateBucket,
           // Guards the archive against a faulty overwrite or delete; a retried
           // batch rewrites the same key, so old versions are only kept a while.
           versioned: true,
           lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
-          removalPolicy: RemovalPolicy.RETAIN,
-          autoDeleteObjects: false,
         },
       },
     }),
