@@ -5,10 +5,12 @@
 // really happened, and exits 1 if any command lacks its accepted outcome.
 //
 //   npm run bench -- [--carts 1000] [--clients 32] [--per-cart 10] [--seq-aggregates 100] [--out .ordinal/bench.json] [--fanout]
-//                    [--checkout [--checkout-carts N]]
+//                    [--checkout [--checkout-carts N]] [--peer-carts 100]
 //
 // --fanout then also runs the fan-out's benchmark (bench/fanout.ts, on a stack
 // of its own, about a minute more) and adds its report under "fanout".
+// Every run also measures the peer (bench/peer.ts): Castore on the same DynamoDB
+// Local with the same workload, both metered in DynamoDB units by AWS's rules.
 // --checkout likewise runs the checkout's (bench/checkout.ts) with
 // --checkout-carts carts (default: --carts when given, else 200), under "checkout".
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -23,6 +25,8 @@ import { createCounterTable, runBaseline, type BaselineResult } from "./baseline
 import { checksTable, cpuMsPer, fixed, gitCommit, intFlag, latency, progressLog, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
+import { benchPeer, formatPeer, type PeerResult } from "./peer.js";
+import { TABLE_PREFIX } from "../local/stack.js";
 import { benchFanout, formatFanout } from "./fanout.js";
 import { runSequencer, type SequencerResult } from "./sequencer.js";
 import { runTag } from "./workload.js";
@@ -41,10 +45,12 @@ const { values } = parseArgs({
     fanout: { type: "boolean", default: false },
     checkout: { type: "boolean", default: false },
     "checkout-carts": { type: "string" },
+    "peer-carts": { type: "string", default: "100" },
   },
 });
 
 const carts = intFlag("carts", values.carts ?? "1000");
+const peerCarts = intFlag("peer-carts", values["peer-carts"]);
 const checkoutCarts = intFlag("checkout-carts", values["checkout-carts"] ?? values.carts ?? "200");
 const clients = intFlag("clients", values.clients);
 const perCart = intFlag("per-cart", values["per-cart"], 2);
@@ -126,6 +132,7 @@ const loadBefore = loadavg();
 let sequencerDuringPipeline: { batches: number; records: number; meanBatch: number; maxBatch: number; busySeconds: number; handlerMs: Latency };
 
 let idleCores: number;
+let peer: PeerResult;
 const settled: Record<string, number> = {};
 try {
   await createCounterTable(admin);
@@ -178,6 +185,10 @@ try {
 
   progress(`baseline (after): ${carts * perCart} counter UpdateItems at ${clients} clients`);
   baselineAfter = await measured(processes, () => runBaseline(stack.store, { keys: carts, perCart, clients, prefix: `b2${tag}-` }));
+
+  progress(`peer: ${peerCarts} carts × ${perCart} commands at ${clients} clients, Ordinal (?wait) then Castore, metered`);
+  await settle();
+  peer = await benchPeer(stack, { carts: peerCarts, perCart, clients, tag, tablePrefix: TABLE_PREFIX, settle });
 
   for (const mode of ["batched", "single", "single-parallel"] as const) {
     progress(`sequencer ${mode}: ${seqAggregates} aggregates × ${perCart} commands`);
@@ -312,6 +323,10 @@ const report: Record<string, unknown> = {
   parked,
   checks: checks.map((c) => ({ ...c, ok: c.got === c.want })),
 };
+console.log("");
+console.log(formatPeer(peer, rawRate));
+report.peer = peer;
+
 if (values.fanout) {
   const fanout = await benchFanout({});
   console.log(formatFanout(fanout));
