@@ -10,6 +10,7 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventStore, EventType } from "@castore/core";
 import { DynamoDBSingleTableEventStorageAdapter } from "@castore/event-storage-adapter-dynamodb";
 import { performance } from "node:perf_hooks";
+import { cartEventTypes } from "../core/cart/state.js";
 import type { Microservice } from "../core/decider.js";
 import { emissionOf, isRejection } from "../core/decider.js";
 import { eachLimited } from "../core/each-limited.js";
@@ -74,10 +75,9 @@ const ordinalStage = (prefix: string) => (charge: Charge, operation: string): st
 
 /** The cart as Castore keeps it: the aggregate is the cart decider's own state. */
 const castoreStore = (client: DynamoDBClient, tableName: string, cart: Microservice<any, any, any>) => {
-  const types = ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"];
   return new EventStore({
     eventStoreId: "carts",
-    eventTypes: types.map((type) => new EventType({ type })) as EventType[],
+    eventTypes: cartEventTypes.map((type) => new EventType({ type })) as EventType[],
     reducer: (aggregate: any, event: any) => ({
       aggregateId: event.aggregateId,
       version: event.version,

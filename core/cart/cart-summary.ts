@@ -4,7 +4,7 @@
 import { ValidationError } from "../errors.js";
 import { defineProjection, type ReadModels } from "../projections/projection.js";
 import { cart } from "./index.js";
-import { cartTotal, evolve, initialState, type CartState } from "./state.js";
+import { cartEventTypes, cartTotal, evolve, initialState, type CartState } from "./state.js";
 
 export interface CartSummary {
   readonly cartId: string;
@@ -44,7 +44,7 @@ export const cartsOf = async (readModels: ReadModels<CartState>, user: string): 
 export const cartSummary = defineProjection({
   name: "cart-summary",
   from: [cart],
-  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"],
+  eventTypes: cartEventTypes,
   keyOf: (event) => event.aggregateId,
   initial: initialState,
   evolve: (state, event) => evolve(state, event),

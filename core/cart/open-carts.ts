@@ -4,6 +4,7 @@ import { ValidationError } from "../errors.js";
 import { parseDuration } from "../iso8601.js";
 import { defineProjection, type ReadModels } from "../projections/projection.js";
 import { cart } from "./index.js";
+import { cartEventTypes } from "./state.js";
 
 export interface CartActivity {
   /** Only `open` carts can be idle: checking-out waits on inventory, the rest are done. */
@@ -37,7 +38,7 @@ const noActivity: CartActivity = { status: "empty" };
 export const openCarts = defineProjection({
   name: "open-carts",
   from: [cart],
-  eventTypes: ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"],
+  eventTypes: cartEventTypes,
   keyOf: (event) => event.aggregateId,
   initial: noActivity,
   evolve: (model, event): CartActivity => {

@@ -31,6 +31,9 @@ export type CartEvent =
 
 export const initialState: CartState = { status: "empty" };
 
+/** Every event type of a cart: what a projection of the whole cart follows. */
+export const cartEventTypes = ["CartOpened", "ItemAdded", "ItemRemoved", "CartClosed", "CheckoutStarted", "CheckoutConfirmed", "CheckoutFailed"] as const satisfies readonly CartEvent["type"][];
+
 export const totalOf = (items: readonly CartLine[]): number =>
   items.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
 
