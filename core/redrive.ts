@@ -8,7 +8,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { fifoId, sendMessages } from "./sqs.js";
-import type { QueueName, Topology } from "./topology.js";
+import { deadLetterMoves, type QueueName, type Topology } from "./topology.js";
 
 /** Hands parked batches of a stream consumer back to it; what succeeds leaves the failure destination. */
 export interface ParkedBatches {
@@ -30,19 +30,23 @@ export type RedrivePlan =
   /** A stream consumer's failure destination: it holds parked batches. */
   | { readonly kind: "parked"; readonly consumer: string };
 
-/** Where each queue `POST /admin/redrive` takes sends its messages, by queue. */
-export const redrivePlans = (topology: Topology): ReadonlyMap<string, RedrivePlan> =>
-  new Map<string, RedrivePlan>([
-    ...Object.entries(topology.queues).flatMap(([name, spec]): [string, RedrivePlan][] => [
-      ...(spec.deadLetter ? [[spec.deadLetter.queue, { kind: "move", to: name }] as [string, RedrivePlan]] : []),
-      // What SNS could not deliver to a subscriber queue goes to it now.
-      ...(spec.subscription?.deadLetterQueue ? [[spec.subscription.deadLetterQueue, { kind: "move", to: name }] as [string, RedrivePlan]] : []),
-    ]),
-    ...Object.entries({ ...topology.streamConsumers, ...topology.kinesisConsumers }).map(([consumer, spec]): [string, RedrivePlan] => [
-      spec.failureDestination,
-      { kind: "parked", consumer },
-    ]),
-  ]);
+const plansOf = new WeakMap<Topology, ReadonlyMap<string, RedrivePlan>>();
+
+/** Where each queue `POST /admin/redrive` takes sends its messages, by queue (worked out once per topology). */
+export const redrivePlans = (topology: Topology): ReadonlyMap<string, RedrivePlan> => {
+  let plans = plansOf.get(topology);
+  if (!plans) {
+    plans = new Map<string, RedrivePlan>([
+      ...deadLetterMoves(topology.queues).map(([from, to]): [string, RedrivePlan] => [from, { kind: "move", to }]),
+      ...Object.entries({ ...topology.streamConsumers, ...topology.kinesisConsumers }).map(([consumer, spec]): [string, RedrivePlan] => [
+        spec.failureDestination,
+        { kind: "parked", consumer },
+      ]),
+    ]);
+    plansOf.set(topology, plans);
+  }
+  return plans;
+};
 
 /** Queues `POST /admin/redrive` takes, in name order. */
 export const redrivableQueues = (topology: Topology): readonly string[] => [...redrivePlans(topology).keys()].sort();

@@ -125,12 +125,8 @@ export interface QueueSpec {
   readonly env: string;
   /** Where messages go after `maxReceiveCount` failed receives. */
   readonly deadLetter?: { readonly queue: string; readonly maxReceiveCount: number };
-  /** An SNS subscription that feeds this queue, and the queue for what SNS could not deliver. */
-  readonly subscription?: {
-    readonly topic: TopicName;
-    readonly filterPolicy: Record<string, readonly string[]>;
-    readonly deadLetterQueue?: QueueName;
-  };
+  /** An SNS subscription that feeds this queue; what SNS cannot deliver goes to the queue's `deadLetter` too. */
+  readonly subscription?: { readonly topic: TopicName; readonly filterPolicy: Record<string, readonly string[]> };
   /**
    * It holds what failed (a failure destination, a dead-letter queue): any
    * message in it raises an alarm, and it is kept when the stack is deleted.
@@ -289,6 +285,10 @@ const shardDefaults = { batchSize: 100, retryAttempts: 10, maxBatchingWindowSeco
 const reservedNames = new Set([...Object.keys(streamConsumers), "archiver", "archive"]);
 const handlerName = /^[a-z][a-z0-9-]{0,39}$/;
 
+/** Each dead-letter queue and the queue its messages came from (and go back to on a redrive). */
+export const deadLetterMoves = (queues: Readonly<Record<QueueName, QueueSpec>>): [deadLetter: QueueName, source: QueueName][] =>
+  Object.entries(queues).flatMap(([name, spec]): [QueueName, QueueName][] => (spec.deadLetter ? [[spec.deadLetter.queue, name]] : []));
+
 /** What each projection, process manager and subscriber adds to the engine's topology. */
 const appTopology = (app: AppDefinition) => {
   const queues: Record<QueueName, QueueSpec> = {};
@@ -365,7 +365,7 @@ const appTopology = (app: AppDefinition) => {
       env: `${envName(name)}_QUEUE`,
       // The same dead-letter queue for what SNS could not deliver and what the subscriber kept failing on.
       deadLetter: { queue: `${name}-dlq`, maxReceiveCount: 5 },
-      subscription: { topic: "events", filterPolicy: subscriber.filterPolicy, deadLetterQueue: `${name}-dlq` },
+      subscription: { topic: "events", filterPolicy: subscriber.filterPolicy },
     };
   }
   return { queues, kinesis, queueConsumers, routes };
@@ -383,7 +383,7 @@ const problemsOf = (app: AppDefinition, added: ReturnType<typeof appTopology>): 
   };
   for (const [key, microservice] of Object.entries(app.microservices)) {
     if (key !== microservice.name) problems.push(`microservice '${microservice.name}' is registered as '${key}': register it under its name`);
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(microservice.name)) problems.push(`microservice '${microservice.name}': a name is 1-40 lowercase letters, digits or '-'`);
+    if (!handlerName.test(microservice.name)) problems.push(`microservice '${microservice.name}': a name is 1-40 lowercase letters, digits or '-', starting with a letter`);
     if (microservice.view && (microservice.view.path.match(/\{\w+\}/g) ?? []).length !== 1)
       problems.push(`microservice '${microservice.name}': its view's path ${microservice.view.path} must have exactly one {parameter}, the aggregate id`);
   }
@@ -418,16 +418,16 @@ export const expandTopology = (app: AppDefinition): Topology => {
   if (problems.length) throw new Error(`the app definition is not valid:\n- ${problems.join("\n- ")}`);
   const queues = { ...engineQueues, ...added.queues };
   const kinesisConsumers = { archiver, ...added.kinesis };
+  // The stacks and the alarms rely on it: every failure destination is a queue that parks.
+  for (const [name, consumer] of Object.entries({ ...streamConsumers, ...kinesisConsumers }))
+    if (!queues[consumer.failureDestination]?.parks) throw new Error(`${name}'s failure destination '${consumer.failureDestination}' is not a parking queue of the topology`);
   const projections = (app.projections ?? []).map((p) => p.name);
   const grant = (level: "send" | "consume", names: readonly string[]) => Object.fromEntries(names.map((name) => [name, level]));
-  const deadLetters = Object.values(queues).flatMap((q) => [q.deadLetter?.queue, q.subscription?.deadLetterQueue].filter((n) => n !== undefined));
-  const subscribers = Object.entries(queues).flatMap(([name, q]) => (q.subscription?.deadLetterQueue ? [name] : []));
-  const failureQueues = Object.values({ ...streamConsumers, ...kinesisConsumers })
-    .map((c) => c.failureDestination)
-    .filter((name) => Object.hasOwn(queues, name));
+  const moves = deadLetterMoves(queues);
   const replayQueues = projections.map((name) => `${name}-replay`);
-  // Consumers whose parked batches a redrive can re-read and hand back (on AWS: their on-failure records).
-  const redrivable = Object.entries({ ...streamConsumers, ...kinesisConsumers }).filter(([, c]) => Object.hasOwn(queues, c.failureDestination));
+  // Every shard consumer's parked batches: a redrive re-reads them and hands them back (on AWS: their on-failure records).
+  const redrivable = Object.entries({ ...streamConsumers, ...kinesisConsumers });
+  const failureQueues = redrivable.map(([, c]) => c.failureDestination);
   const rereadStreams = Object.fromEntries(
     redrivable.flatMap(([, c]) => (Object.hasOwn(tables, c.source) ? [[c.source, "read" as const]] : [])),
   ) as Partial<Record<TableName, "read">>;
@@ -450,7 +450,7 @@ export const expandTopology = (app: AppDefinition): Topology => {
       tables: {},
       // Dead letters go back to their queue; a parked stream batch is re-read from its stream and handed back to its consumer.
       uses: {
-        queues: { ...grant("consume", [...deadLetters, ...failureQueues]), ...grant("send", [...replayQueues, ...subscribers]) },
+        queues: { ...grant("consume", [...moves.map(([from]) => from), ...failureQueues]), ...grant("send", moves.map(([, to]) => to)) },
         streams: rereadStreams,
         ...(rereadKinesis ? { kinesis: { allEvents: "read" as const } } : {}),
         consumers: Object.fromEntries(redrivable.map(([name]) => [name, "invoke" as const])),

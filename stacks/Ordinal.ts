@@ -9,7 +9,7 @@ import type { ExpandedApp } from "../core/app-definition.js";
 import { routeKeyOf } from "../core/routing.js";
 import { consumerFunctionEnv, tables as tableSpecs, type FunctionSpec, type ShardConsumerSpec, type TableSpec } from "../core/topology.js";
 import { jwtConfigFromEnv, UNSET_JWT_ISSUER } from "../core/auth.js";
-import { createFanout, createQueue, mapValues } from "./fanout.js";
+import { createFanout, mapValues } from "./fanout.js";
 import { functionProps, type EventSource, type Resources } from "./permissions.js";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { deploySettingsFromEnv, type DeploySettings } from "./settings.js";
@@ -70,16 +70,8 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">,
     },
   });
 
-  // A failure destination is a topology queue (which the redrive route can
-  // reach) or, for consumers whose destination is not described there yet, a
-  // queue of its own.
-  const ownFailureQueues = new Map<string, Queue>();
-  const failureQueue = (name: string): Queue => {
-    const queue = queues[name];
-    if (queue) return queue;
-    if (!ownFailureQueues.has(name)) ownFailureQueues.set(name, createQueue(stack, name, { retain: true }));
-    return ownFailureQueues.get(name)!;
-  };
+  // Every failure destination is a topology queue (expandTopology makes sure of it), which the redrive route reaches.
+  const failureQueue = (name: string): Queue => queues[name]!;
 
   for (const [name, consumer] of Object.entries(streamConsumers)) {
     // Added after every table exists: the consumer's environment and policy
@@ -126,11 +118,8 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">,
     }
   }
 
-  const monitoring = createMonitoring(stack, { topology, resources, api, failureQueue, settings });
-  const parking = [
-    ...Object.entries(topology.queues).flatMap(([name, spec]) => (spec.parks ? [queues[name]!] : [])),
-    ...ownFailureQueues.values(),
-  ];
+  const monitoring = createMonitoring(stack, { topology, resources, api, settings });
+  const parking = Object.entries(topology.queues).flatMap(([name, spec]) => (spec.parks ? [queues[name]!] : []));
   suppress(stack, {
     archive: resources.buckets.archive,
     parking,

@@ -120,7 +120,7 @@ export function createFanout(stack: Stack, queueSpecs: Readonly<Record<QueueName
           subscription: {
             rawMessageDelivery: true,
             // What SNS cannot deliver to the queue waits here for a redrive, instead of being dropped.
-            ...(spec.subscription.deadLetterQueue && { deadLetterQueue: queueOf(spec.subscription.deadLetterQueue).cdk.queue }),
+            ...(spec.deadLetter && { deadLetterQueue: queueOf(spec.deadLetter.queue).cdk.queue }),
             filterPolicy: mapValues(spec.subscription.filterPolicy, (allowlist) =>
               SubscriptionFilter.stringFilter({ allowlist: [...allowlist] }),
             ),

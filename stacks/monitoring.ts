@@ -16,7 +16,7 @@ import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Topic as CdkTopic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
-import type { Api, Function as Fn, Queue, Stack } from "sst/constructs";
+import type { Api, Function as Fn, Stack } from "sst/constructs";
 import { routeKeyOf } from "../core/routing.js";
 import type { Topology } from "../core/topology.js";
 import type { Resources } from "./permissions.js";
@@ -37,12 +37,10 @@ export interface MonitoringInput {
   readonly topology: Topology;
   readonly resources: Resources;
   readonly api: Api;
-  /** Every failure destination, the topology's and the stack's own (sequencer-failures). */
-  readonly failureQueue: (name: string) => Queue;
   readonly settings: DeploySettings;
 }
 
-export function createMonitoring(stack: Stack, { topology, resources, api, failureQueue, settings }: MonitoringInput) {
+export function createMonitoring(stack: Stack, { topology, resources, api, settings }: MonitoringInput) {
   // Encrypted with a key of its own: SNS's AWS-managed key does not let CloudWatch publish an alarm.
   const alarmKey = new Key(stack, "alarms-key", { enableKeyRotation: true, description: "Ordinal alarm topic", removalPolicy: RemovalPolicy.DESTROY });
   alarmKey.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
@@ -95,15 +93,10 @@ export function createMonitoring(stack: Stack, { topology, resources, api, failu
   }
 
   // Whatever holds parked failures or dead letters: one message is one too many.
-  const parkedNames = [
-    ...new Set([
-      ...Object.entries(topology.queues).flatMap(([name, q]) => (q.parks ? [name] : [])),
-      ...Object.values({ ...topology.streamConsumers, ...topology.kinesisConsumers }).map((c) => c.failureDestination),
-    ]),
-  ].sort();
+  const parkedNames = Object.entries(topology.queues).flatMap(([name, q]) => (q.parks ? [name] : [])).sort();
   const parked: [string, Metric][] = parkedNames.map((name) => [
     name,
-    failureQueue(name).cdk.queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: "Maximum" }),
+    resources.queues[name]!.cdk.queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: "Maximum" }),
   ]);
   for (const [name, metric] of parked) alarm(`${name}-visible`, metric, 1, `${name} holds a parked batch or dead letter: see POST /admin/redrive`);
 

@@ -476,7 +476,7 @@ describe("fan-out resources", () => {
       FilterPolicy: spec.subscription!.filterPolicy,
       RawMessageDelivery: true,
       // What SNS cannot deliver waits in the subscriber's dead-letter queue.
-      RedrivePolicy: { deadLetterTargetArn: arnOf(queueId(spec.subscription!.deadLetterQueue!)) },
+      RedrivePolicy: { deadLetterTargetArn: arnOf(queueId(spec.deadLetter!.queue)) },
     });
     // SNS may deliver to the queue, and only from that topic.
     const statements = ofType("AWS::SQS::QueuePolicy")
