@@ -8,14 +8,11 @@ import type { AnyMicroservice } from "../core/decider.js";
 import { documentClient, tableNamesFromEnv, type Store } from "../core/dynamo.js";
 import type { ParkedBatches } from "../core/redrive.js";
 import { metricsFromEnv, type Metrics } from "./metrics.js";
-import { buckets, consumerFunctionEnv, kinesisStreams, topics, type QueueName, type Topology } from "../core/topology.js";
+import { buckets, kinesisStreams, topics, type QueueName, type Topology } from "../core/topology.js";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { streamParkedBatches, type Invoke } from "../core/parked-batches.js";
 
 export const logger = new Logger({ serviceName: "ordinal" });
 
@@ -84,30 +81,11 @@ export const fanoutNamesFromEnv = (topology: Pick<Topology, "queues">, env: Node
   queueUrls: Object.fromEntries(Object.entries(topology.queues).flatMap(([name, spec]) => (env[spec.env] ? [[name, env[spec.env]!]] : []))),
 });
 
-/** Hands a re-read batch to a consumer's function, synchronously, and answers its response. */
-const lambdaInvoke =
-  (client: LambdaClient, env: NodeJS.ProcessEnv): Invoke =>
-  async (consumer, event) => {
-    const name = env[consumerFunctionEnv(consumer)];
-    if (!name) throw new Error(`${consumerFunctionEnv(consumer)} is not set: this function may not invoke '${consumer}'`);
-    const out = await client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }));
-    const payload = Buffer.from(out.Payload ?? new Uint8Array()).toString("utf8");
-    if (out.FunctionError) throw new Error(`${consumer} failed (${out.FunctionError}): ${payload.slice(0, 500)}`);
-    return payload ? JSON.parse(payload) : undefined;
-  };
-
-export const fanoutDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutDeps => {
-  const kinesis = new KinesisClient({});
-  const sqs = new SQSClient({});
-  const names = fanoutNamesFromEnv(appFromEnv().topology, env);
-  return {
-    ...apiDepsFromEnv(env),
-    kinesis,
-    s3: new S3Client({}),
-    sns: new SNSClient({}),
-    sqs,
-    names,
-    // On AWS a failure queue holds on-failure records: a redrive re-reads their batches from the streams.
-    parked: streamParkedBatches({ sqs, queueUrls: names.queueUrls, dynamodbStreams: new DynamoDBStreamsClient({}), kinesis, invoke: lambdaInvoke(new LambdaClient({}), env) }),
-  };
-};
+export const fanoutDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): FanoutDeps => ({
+  ...apiDepsFromEnv(env),
+  kinesis: new KinesisClient({}),
+  s3: new S3Client({}),
+  sns: new SNSClient({}),
+  sqs: new SQSClient({}),
+  names: fanoutNamesFromEnv(appFromEnv().topology, env),
+});

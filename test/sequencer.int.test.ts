@@ -15,6 +15,8 @@ import type { CommandRecord, EventRecord, OutcomeRecord } from "../core/records.
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
 import { logger } from "../functions/deps.js";
 import { makeHandler } from "../functions/sequencer.js";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { METRICS_NAMESPACE } from "../functions/metrics.js";
 import { startDynamo, type LocalDynamo } from "../local/dynamodb.js";
 import { createTables } from "../local/tables.js";
 import { commandRecord, commandsFor, RECEIVED_AT, streamEvent } from "./support/command-records.js";
@@ -188,6 +190,34 @@ describe("sequencer", () => {
       state: { status: "closed", owner: "u-1", items: [{ sku: "apple", quantity: 2, unitPrice: 150 }], total: 300 },
       updatedAt: NOW,
     });
+  });
+
+  it("counts the outcomes it commits by microservice and status, and the batch's size, in the metrics it publishes", async () => {
+    // Prepare: metrics whose EMF documents are kept instead of printed.
+    const docs: Record<string, any>[] = [];
+    const keep = (m: Metrics) => vi.spyOn(m, "publishStoredMetrics").mockImplementation(() => (docs.push(m.serializeMetrics()), m.clearMetrics(), m));
+    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "ordinal" });
+    keep(metrics);
+    vi.spyOn(metrics, "singleMetric").mockImplementation(() => {
+      const one = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "ordinal", singleMetric: true });
+      keep(one);
+      return one;
+    });
+    const [first, second] = [newCart(), newCart()];
+    const records = [
+      await append({ command: "OpenCart", aggregateId: first, id: "m1" }),
+      await append({ command: "OpenCart", aggregateId: second, id: "m2" }),
+      await append({ command: "CloseCart", aggregateId: second, id: "m3" }),
+      await append({ command: "CloseCart", aggregateId: second, id: "m4" }),
+    ];
+
+    // Act
+    expect(await makeHandler({ ...depsWith(), metrics })(streamEvent(records))).toEqual({ batchItemFailures: [] });
+
+    // Assess: three accepted, the second CloseCart rejected; one document per dimension set.
+    const outcomes = docs.filter((d) => "Outcomes" in d).map((d) => [d.microservice, d.status, d.Outcomes]);
+    expect(outcomes.sort()).toEqual([["cart", "accepted", 3], ["cart", "rejected", 1]]);
+    expect(docs.find((d) => "SequencerBatchSize" in d)).toMatchObject({ SequencerBatchSize: 4, SequencerBatchDuration: expect.any(Number) });
   });
 
   it("writes no new event and no new outcome when the same stream batch is delivered twice", async () => {

@@ -84,9 +84,14 @@ const load = async (store: Store, groups: readonly Group[]): Promise<Loaded> => 
  * Applies one aggregate's commands: plan, then commit chunk by chunk. A lost
  * race re-reads the aggregate and plans again; what was committed is skipped
  * by the snapshot's checkpoint. Reports each committed chunk's size to
- * `onCommitted`, so a later failure does not hide what did commit.
+ * `onCommitted` (its outcomes), so a later failure does not hide what did commit.
  */
-const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded, onCommitted: (count: number) => void): Promise<void> => {
+const applyGroup = async (
+  deps: SequencerDeps,
+  group: Group,
+  preloaded: Loaded,
+  onCommitted: (outcomes: readonly OutcomeRecord[]) => void,
+): Promise<void> => {
   const microservice = deps.microservices[group.microservice];
   const schemaVersion = microservice?.schemaVersion ?? 0;
   const maxConflicts = deps.maxConflicts ?? 8;
@@ -101,12 +106,7 @@ const applyGroup = async (deps: SequencerDeps, group: Group, preloaded: Loaded, 
       for (const chunk of chunkSteps(steps)) {
         current = await commitChunk(deps.store, group, schemaVersion, current, existed, chunk, now);
         existed = true;
-        onCommitted(chunk.length);
-        try {
-          deps.onCommitted?.(chunk.map((step) => step.outcome));
-        } catch {
-          // Observability only.
-        }
+        onCommitted(chunk.map((step) => step.outcome));
       }
       return;
     } catch (error) {
@@ -137,7 +137,14 @@ export const sequence = async (records: readonly CommandRecord[], deps: Sequence
   }
   await eachLimited(groups, deps.concurrency ?? 16, async (group) => {
     try {
-      await applyGroup(deps, group, loaded, (count) => (committed += count));
+      await applyGroup(deps, group, loaded, (outcomes) => {
+        committed += outcomes.length;
+        try {
+          deps.onCommitted?.(outcomes);
+        } catch {
+          // Observability only: a failing hook must not fail the batch.
+        }
+      });
     } catch (error) {
       errors.push(error);
       // Commands before the failed one may have committed in earlier chunks; the
