@@ -223,6 +223,15 @@ function actionsOn(functionId: string, table: TableName): Set<string> {
   return new Set(actions);
 }
 
+/** What every shard consumer's event source mapping says, from its topology entry. */
+const shardMapping = (consumer: StreamConsumerSpec | KinesisConsumerSpec) => ({
+  StartingPosition: "TRIM_HORIZON",
+  BatchSize: consumer.batchSize,
+  MaximumRetryAttempts: consumer.retryAttempts,
+  MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
+  FunctionResponseTypes: ["ReportBatchItemFailures"],
+});
+
 const kinesisMapping = (consumer: KinesisConsumerSpec) => mappingFrom(streamId(consumer.source), consumer);
 const queueMapping = (consumer: QueueConsumerSpec) => mappingFrom(queueId(consumer.source), consumer);
 
@@ -338,13 +347,7 @@ describe("api authorization", () => {
 describe.each(streamConsumerSpecs)("stream consumer %s", (_name, consumer) => {
   it("reads its source table's stream with the topology's batching and retry settings", () => {
     const [, mapping] = consumerMapping(consumer.source);
-    expect(mapping.Properties).toMatchObject({
-      StartingPosition: "TRIM_HORIZON",
-      BatchSize: consumer.batchSize,
-      MaximumRetryAttempts: consumer.retryAttempts,
-      MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
-      FunctionResponseTypes: ["ReportBatchItemFailures"],
-    });
+    expect(mapping.Properties).toMatchObject(shardMapping(consumer));
     expect(handlerOf.get(refId(mapping.Properties.FunctionName))).toBe(identityOf(consumer.handler, consumer.environment));
   });
 
@@ -533,11 +536,7 @@ describe.each(kinesisConsumerSpecs)("kinesis consumer %s", (_name, consumer) => 
   it("reads its stream from the start with the topology's batching and retries, one batch per shard at a time", () => {
     const [, mapping] = kinesisMapping(consumer);
     expect(mapping.Properties).toMatchObject({
-      StartingPosition: "TRIM_HORIZON",
-      BatchSize: consumer.batchSize,
-      MaximumRetryAttempts: consumer.retryAttempts,
-      MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
-      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ...shardMapping(consumer),
       BisectBatchOnFunctionError: false,
       ParallelizationFactor: 1,
     });
@@ -595,6 +594,13 @@ describe("alarms and dashboard", () => {
   it("sends every alarm to the alarm topic, which is an output", () => {
     const topic = alarmTopicId();
     expect(resources[topic]?.Type).toBe("AWS::SNS::Topic");
+    // Its key must let CloudWatch publish (SNS's AWS-managed key does not).
+    const key = resources[refId(resources[topic]!.Properties.KmsMasterKeyId)]!;
+    expect(key.Type).toBe("AWS::KMS::Key");
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"] }),
+    );
     expect(alarms().length).toBeGreaterThan(0);
     for (const a of alarms()) expect(a.AlarmActions, a.AlarmDescription).toEqual([{ Ref: topic }]);
   });
