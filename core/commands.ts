@@ -135,21 +135,77 @@ export const readOutcome = async (store: Store, key: string, seq: number): Promi
   };
 };
 
-/** Polls for the outcome until it is written or `waitMs` has passed. */
+/**
+ * Outcomes as the sequencer commits them, where it runs in the API's process
+ * (the local stack): `?wait` is told, instead of reading until it is there.
+ */
+export interface OutcomeFeed {
+  /** Tells the waiters of these outcomes; called by the sequencer once they committed. */
+  publish(outcomes: readonly OutcomeRecord[]): void;
+  /** The outcome if it committed lately, else waits up to `ms` to be told; undefined if it was not. */
+  wait(key: string, seq: number, ms: number): Promise<OutcomeRecord | undefined>;
+}
+
+/** How long a `?wait` told by a feed waits to be told before it reads the table after all (a sequencer elsewhere). */
+const FEED_CHECK_MS = 1000;
+
+/**
+ * Waits for the outcome until it is written or `waitMs` has passed: told by
+ * `feed` where there is one (no read at all when it is), else polling the
+ * outcomes table with consistent reads, more slowly as the wait grows.
+ */
 export const waitForOutcome = async (
   store: Store,
   key: string,
   seq: number,
   waitMs: number,
-  pollMs = 25,
+  { pollMs = 25, feed }: { pollMs?: number; feed?: OutcomeFeed } = {},
 ): Promise<OutcomeRecord | undefined> => {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    // Sleep first: a command appended a moment ago has not been through the stream and the sequencer yet.
-    await sleep(Math.max(0, Math.min(pollMs, deadline - Date.now())));
+    if (feed) {
+      const told = await feed.wait(key, seq, Math.max(0, Math.min(FEED_CHECK_MS, deadline - Date.now())));
+      if (told) return told;
+    } else {
+      // Sleep first: a command appended a moment ago has not been through the stream and the sequencer yet.
+      await sleep(Math.max(0, Math.min(pollMs, deadline - Date.now())));
+      pollMs = Math.min(pollMs * 2, 200);
+    }
     const outcome = await getOutcome(store, key, seq);
     if (outcome) return outcome;
     if (Date.now() >= deadline) return undefined;
-    pollMs = Math.min(pollMs * 2, 200);
   }
+};
+
+/** An OutcomeFeed keeping the last `keep` outcomes, for a `?wait` that asks after they committed. */
+export const outcomeFeed = (keep = 10_000): OutcomeFeed => {
+  const recent = new Map<string, OutcomeRecord>();
+  const waiters = new Map<string, Set<(outcome: OutcomeRecord) => void>>();
+  const idOf = (key: string, seq: number) => `${key}\u0000${seq}`;
+  return {
+    publish(outcomes) {
+      for (const outcome of outcomes) {
+        const id = idOf(outcome.key, outcome.seq);
+        recent.set(id, outcome);
+        if (recent.size > keep) recent.delete(recent.keys().next().value!);
+        for (const tell of waiters.get(id) ?? []) tell(outcome);
+        waiters.delete(id);
+      }
+    },
+    wait(key, seq, ms) {
+      const id = idOf(key, seq);
+      const known = recent.get(id);
+      if (known || ms <= 0) return Promise.resolve(known);
+      return new Promise((resolve) => {
+        const tell = (outcome: OutcomeRecord | undefined) => {
+          clearTimeout(timer);
+          waiters.get(id)?.delete(tell);
+          if (waiters.get(id)?.size === 0) waiters.delete(id);
+          resolve(outcome);
+        };
+        const timer = setTimeout(() => tell(undefined), ms);
+        waiters.set(id, (waiters.get(id) ?? new Set()).add(tell));
+      });
+    },
+  };
 };

@@ -15,7 +15,7 @@ const appendAndAnswer = async (deps: ApiDeps, event: APIGatewayProxyEventV2) => 
   const { key, seq } = await appendCommand(deps.store, microservice, envelope, deps.clock());
   deps.metrics?.addDimensions({ microservice: microservice.name });
   deps.metrics?.addMetric("CommandsAppended", MetricUnit.Count, 1);
-  const outcome = wait > 0 ? await waitForOutcome(deps.store, key, seq, wait * 1000) : undefined;
+  const outcome = wait > 0 ? await waitForOutcome(deps.store, key, seq, wait * 1000, { feed: deps.outcomes }) : undefined;
   return outcomeAnswer(outcome ?? pendingOutcome(key, seq, envelope));
 };
 

@@ -4,6 +4,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { app } from "../core/app.js";
 import { expandApp, partOf, type ExpandedApp } from "../core/app-definition.js";
+import type { OutcomeFeed } from "../core/commands.js";
 import type { AnyMicroservice } from "../core/decider.js";
 import { documentClient, tableNamesFromEnv, type Store } from "../core/dynamo.js";
 import type { ParkedBatches } from "../core/redrive.js";
@@ -31,6 +32,11 @@ export interface ApiDeps {
   readonly identityFromBody: boolean;
   /** Where the pipeline's metrics go (CloudWatch EMF on AWS); none on the local stack. */
   readonly metrics?: Metrics;
+  /**
+   * Outcomes told as the sequencer commits them, where it runs in this process
+   * (the local stack): `?wait` is told rather than reading. Absent on AWS, where it polls.
+   */
+  readonly outcomes?: OutcomeFeed;
 }
 
 export const storeFromEnv = (env: NodeJS.ProcessEnv = process.env): Store => ({

@@ -25,7 +25,13 @@ export const makeHandler = (deps: SequencerDeps & { readonly metrics?: Metrics }
     const counts = new Map<string, { dimensions: Record<string, string>; count: number }>();
     const result = await sequence(
       delivered.map((d) => d.item),
-      { ...deps, onCommitted: (outcomes) => outcomeCounts(outcomes, counts) },
+      {
+        ...deps,
+        onCommitted: (outcomes) => {
+          outcomeCounts(outcomes, counts);
+          deps.onCommitted?.(outcomes);
+        },
+      },
     );
     countBy(deps.metrics, "Outcomes", counts);
     deps.metrics?.addMetric("SequencerBatchSize", MetricUnit.Count, delivered.length);

@@ -37,7 +37,7 @@ const http: Readonly<Record<string, (deps: FanoutDeps, spec: RouteSpec) => HttpH
 };
 
 const stream: Readonly<Record<string, Factory<DynamoDBStreamEvent, DynamoDBBatchResponse>>> = {
-  "functions/sequencer.handler": (deps) => sequencer.makeHandler({ store: deps.store, microservices: deps.app.microservices, clock: deps.clock }),
+  "functions/sequencer.handler": (deps) => sequencer.makeHandler({ store: deps.store, microservices: deps.app.microservices, clock: deps.clock, onCommitted: deps.outcomes?.publish }),
   "functions/publisher.handler": publisher.makeHandler,
 };
 

@@ -3,6 +3,7 @@
 // the failed record, bounded retries, a failure destination, checkpoints that
 // survive restarts, and shard lineage (a child shard only after its parent).
 import type { CheckpointStore } from "./checkpoints.js";
+import { doorbell, type Doorbell } from "./doorbell.js";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface ShardSource<R> {
@@ -39,9 +40,17 @@ export interface ShardPollerOptions<R> {
   /** Retries after the first failed attempt; then the rest of the batch is parked. */
   readonly retryAttempts: number;
   readonly onFailure: (batch: ParkedBatch<R>) => Promise<void>;
-  /** Pause between polls of an idle shard. */
+  /** Pause between polls of a shard that just went idle; it doubles while the shard stays idle. */
   readonly idleMs?: number;
-  /** Pause between re-reads of the shard list. */
+  /**
+   * Rung by whoever writes the stream's source in this process (the local
+   * stack's clients): an idle shard is read at once, so it can back off to
+   * `maxIdleMs` between polls without delaying what this process writes.
+   */
+  readonly doorbell?: Doorbell;
+  /** The longest pause between polls of an idle shard: Lambda's four polls a second, or a second with a doorbell. */
+  readonly maxIdleMs?: number;
+  /** Pause between re-reads of the shard list (a drained shard re-reads it at once). */
   readonly discoverMs?: number;
   readonly log?: (message: string, extra?: Record<string, unknown>) => void;
 }
@@ -50,12 +59,14 @@ export interface Poller {
   stop(): Promise<void>;
 }
 
-const MAX_IDLE_MS = 250;
-
 export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
   const { source, checkpoints, consumer } = options;
   const idleMs = options.idleMs ?? 25;
-  const discoverMs = options.discoverMs ?? 1000;
+  const maxIdleMs = options.maxIdleMs ?? (options.doorbell ? 1000 : 250);
+  const discoverMs = options.discoverMs ?? (options.doorbell ? 10_000 : 1000);
+  const bell = options.doorbell ?? doorbell();
+  /** Rung when the poller stops or a shard is drained (its children may start): the discovery loop's own wake-up. */
+  const rediscover = doorbell();
   const log = options.log ?? (() => {});
   let stopped = false;
   const workers = new Map<string, Promise<void>>();
@@ -112,6 +123,7 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
     let idle = idleMs;
     let failedReads = 0;
     while (iterator && !stopped) {
+      const rang = bell.rings;
       let page;
       try {
         page = await source.read(shardId, iterator, options.batchSize);
@@ -131,9 +143,9 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
         last = source.sequenceOf(page.records.at(-1)!);
       }
       iterator = page.next;
-      // An idle shard is polled less and less often, down to Lambda's four polls a second.
-      idle = page.records.length === 0 ? Math.min(idle * 2, MAX_IDLE_MS) : idleMs;
-      if (page.records.length === 0 && iterator) await sleep(idle);
+      // An idle shard is polled less and less often; a ring (a write to the source) reads it again at once.
+      idle = page.records.length === 0 ? Math.min(idle * 2, maxIdleMs) : idleMs;
+      if (page.records.length === 0 && iterator && (await bell.wait(idle, rang))) idle = idleMs;
     }
     // No next iterator: the shard is closed and drained, its children may start.
     if (!stopped) await checkpoints.set(shardId, { sequenceNumber: last, done: true });
@@ -151,7 +163,10 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
           if (!stopped) finished.add(id);
         })
         .catch((error) => log("shard reader failed; it restarts from its checkpoint", { consumer, shardId: id, error: String(error) }))
-        .finally(() => workers.delete(id));
+        .finally(() => {
+          workers.delete(id);
+          rediscover.ring();
+        });
       workers.set(id, worker);
     }
   };
@@ -163,13 +178,15 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
       } catch (error) {
         log("listing shards failed", { consumer, error: String(error) });
       }
-      for (let waited = 0; waited < discoverMs && !stopped; waited += 50) await sleep(50);
+      if (!stopped) await rediscover.wait(discoverMs, rediscover.rings);
     }
   })();
 
   return {
     async stop() {
       stopped = true;
+      rediscover.ring();
+      bell.ring();
       await loop;
       await Promise.allSettled([...workers.values()]);
     },

@@ -3,12 +3,14 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { outcomeFeed } from "../core/commands.js";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import type { ExpandedApp } from "../core/app-definition.js";
 import { routeKeyOf } from "../core/routing.js";
 import type { ShardConsumerSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
 import { makeHandler as makeFallback } from "../functions/fallback.js";
+import { doorbell, tablesWritten, type Doorbell } from "./doorbell.js";
 import { dynamoCheckpoints, laggingCheckpoints, type CheckpointStore, type LaggingCheckpoints } from "./checkpoints.js";
 import { lockDataFolder } from "./data-lock.js";
 import { aroundCalls, type Call } from "./middleware.js";
@@ -111,6 +113,11 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const { topology } = options.app;
     const fanout = await startFanout(TABLE_PREFIX, topology.queues, options.dataDir);
     stops.push(() => fanout.stop());
+    // Every write the stack's clients make rings the doorbell of the stream it feeds: its poller reads at once.
+    const tableBells = new Map<string, Doorbell>(Object.values(topology.streamConsumers).map((c) => [store.tables[c.source], doorbell()]));
+    const allEventsBell = doorbell();
+    aroundCalls(db, "ordinalDoorbells", { after: (call) => tablesWritten(call).forEach((table) => tableBells.get(table)?.ring()) });
+    aroundCalls(fanout.clients.kinesis, "ordinalDoorbells", { after: (call) => (call.name.startsWith("PutRecord") ? allEventsBell.ring() : undefined) });
     const { intercept } = options;
     if (intercept)
       for (const [name, intercepted] of Object.entries({ dynamodb: db, ...fanout.clients }))
@@ -126,6 +133,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       clock: Date.now,
       endpoints,
       identityFromBody: !options.jwt,
+      outcomes: outcomeFeed(),
       ...fanout.clients,
       names: fanout.names,
       parked: {
@@ -148,6 +156,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       name: string,
       consumer: ShardConsumerSpec,
       source: ShardSource<R>,
+      bell: Doorbell | undefined,
       handler: BatchHandler<R>,
     ): Promise<FailureDestination<R>> => {
       const parked = await dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination, source.sequenceOf);
@@ -172,6 +181,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           batchSize: consumer.batchSize,
           retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
           onFailure: parked.park,
+          doorbell: bell,
           log,
         }),
       );
@@ -182,14 +192,14 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     for (const [name, consumer] of Object.entries(topology.streamConsumers)) {
       const made = localHandlers.stream(deps, consumer);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, made) : made;
-      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), handler);
+      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), tableBells.get(store.tables[consumer.source]), handler);
     }
     const kinesisFailures: Record<string, FailureDestination<KinesisStreamRecord>> = {};
     const allEvents = kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn);
     for (const [name, consumer] of Object.entries(topology.kinesisConsumers)) {
       const made = localHandlers.kinesis(deps, consumer);
       const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, made) : made;
-      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, handler);
+      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, allEventsBell, handler);
     }
     for (const [name, consumer] of Object.entries(topology.queueConsumers)) {
       pollers.push(

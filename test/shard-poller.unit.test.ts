@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Checkpoint, CheckpointStore } from "../local/checkpoints.js";
 import { startShardPoller, type Poller, type ShardSource } from "../local/shard-poller.js";
+import { doorbell, type Doorbell } from "../local/doorbell.js";
 import { until } from "./support/wait.js";
 
 interface Shard {
@@ -39,7 +40,7 @@ afterEach(async () => {
   poller = undefined;
 });
 
-const consume = (shards: Map<string, Shard>, checkpoints: CheckpointStore) => {
+const consume = (shards: Map<string, Shard>, checkpoints: CheckpointStore, bell?: Doorbell) => {
   const delivered: string[] = [];
   poller = startShardPoller({
     consumer: "test",
@@ -55,6 +56,8 @@ const consume = (shards: Map<string, Shard>, checkpoints: CheckpointStore) => {
     onFailure: async () => {},
     idleMs: 5,
     discoverMs: 50,
+    // With a doorbell, an idle shard sleeps ten minutes: only a ring reads it sooner.
+    ...(bell ? { doorbell: bell, idleMs: 600_000, maxIdleMs: 600_000 } : {}),
   });
   return delivered;
 };
@@ -104,5 +107,31 @@ describe("shard lineage", () => {
     // Assess
     await until("the child's record", async () => (delivered.length >= 1 ? true : undefined), { timeoutMs: 5_000 });
     expect(delivered).toEqual(["c:1"]);
+  });
+});
+
+describe("the doorbell", () => {
+  it("reads a shard sleeping for minutes as soon as its source is written and the bell rung", async () => {
+    // Prepare: the shard goes idle after its first record; with no ring it would sleep ten minutes.
+    const shards = new Map<string, Shard>([["s", { records: ["s:1"], closed: false }]]);
+    const bell = doorbell();
+    const delivered = consume(shards, memoryCheckpoints(), bell);
+    await until("the first record", async () => (delivered.length >= 1 ? true : undefined), { timeoutMs: 5_000 });
+
+    // Act
+    shards.get("s")!.records.push("s:2");
+    bell.ring();
+
+    // Assess: delivered long before the ten minutes it would otherwise sleep.
+    await until("the record written after the ring", async () => (delivered.length >= 2 ? true : undefined), { timeoutMs: 5_000 });
+    expect(delivered).toEqual(["s:1", "s:2"]);
+  });
+
+  it("does not lose a ring that comes while the waiter is busy", async () => {
+    const bell = doorbell();
+    const seen = bell.rings;
+    bell.ring(); // during the waiter's read
+    expect(await bell.wait(600_000, seen)).toBe(true);
+    expect(await bell.wait(10, bell.rings)).toBe(false);
   });
 });
