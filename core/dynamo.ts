@@ -42,15 +42,20 @@ export const queryAll = async <T>({ db }: Store, input: QueryCommandInput): Prom
 const chunked = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 
-/** Consistent BatchGetItem over any number of keys, retrying what DynamoDB leaves unprocessed. */
-export const batchGet = async ({ db }: Store, table: string, keys: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> => {
+/** BatchGetItem over any number of keys (consistent unless told), retrying what DynamoDB leaves unprocessed. */
+export const batchGet = async (
+  { db }: Store,
+  table: string,
+  keys: readonly Record<string, unknown>[],
+  { consistent = true }: { consistent?: boolean } = {},
+): Promise<Record<string, unknown>[]> => {
   const items: Record<string, unknown>[] = [];
   for (const part of chunked(keys, 100)) {
     let pending: Record<string, unknown>[] | undefined = part;
     for (let attempt = 0; pending?.length; attempt++) {
       if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
       const result: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }> } =
-        await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
+        await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent } } }));
       items.push(...(result.Responses?.[table] ?? []));
       pending = result.UnprocessedKeys?.[table]?.Keys;
     }

@@ -1,7 +1,7 @@
 // The commands table's stream → sequencer: events, snapshot and outcomes per aggregate in one transaction.
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import type { CommandRecord, OutcomeRecord } from "../core/records.js";
-import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
+import { sequence, snapshotCache, type SequencerDeps } from "../core/sequencer/sequencer.js";
 import { appFromEnv, logger, storeFromEnv } from "./deps.js";
 import { lazy } from "./http.js";
 import { countBy, metricsFromEnv, MetricUnit, publishing, type Metrics } from "./metrics.js";
@@ -48,5 +48,5 @@ export const makeHandler = (deps: SequencerDeps & { readonly metrics?: Metrics }
   });
 
 export const handler = lazy(() =>
-  makeHandler({ store: storeFromEnv(), microservices: appFromEnv().microservices, clock: Date.now, metrics: metricsFromEnv() }),
+  makeHandler({ store: storeFromEnv(), microservices: appFromEnv().microservices, clock: Date.now, snapshots: snapshotCache(), metrics: metricsFromEnv() }),
 );

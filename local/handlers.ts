@@ -18,6 +18,7 @@ import * as query from "../functions/query.js";
 import * as redrive from "../functions/redrive.js";
 import * as replay from "../functions/replay.js";
 import * as sequencer from "../functions/sequencer.js";
+import { snapshotCache } from "../core/sequencer/sequencer.js";
 import * as state from "../functions/state.js";
 import * as view from "../functions/view.js";
 
@@ -37,7 +38,13 @@ const http: Readonly<Record<string, (deps: FanoutDeps, spec: RouteSpec) => HttpH
 };
 
 const stream: Readonly<Record<string, Factory<DynamoDBStreamEvent, DynamoDBBatchResponse>>> = {
-  "functions/sequencer.handler": (deps) => sequencer.makeHandler({ store: deps.store, microservices: deps.app.microservices, clock: deps.clock, onCommitted: deps.outcomes?.publish }),
+  "functions/sequencer.handler": (deps) => sequencer.makeHandler({
+      store: deps.store,
+      microservices: deps.app.microservices,
+      clock: deps.clock,
+      snapshots: snapshotCache(),
+      onCommitted: deps.outcomes?.publish,
+    }),
   "functions/publisher.handler": publisher.makeHandler,
 };
 

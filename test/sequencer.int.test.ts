@@ -12,7 +12,7 @@ import type { CommandEnvelope } from "../core/envelope.js";
 import { requestKeyOf } from "../core/keys.js";
 import { microservices, referenceApp } from "./support/app.js";
 import type { CommandRecord, EventRecord, OutcomeRecord } from "../core/records.js";
-import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
+import { sequence, snapshotCache, type SequencerDeps } from "../core/sequencer/sequencer.js";
 import { logger } from "../functions/deps.js";
 import { makeHandler } from "../functions/sequencer.js";
 import { Metrics } from "@aws-lambda-powertools/metrics";
@@ -454,6 +454,87 @@ describe("sequencer", () => {
       expect(attempts).toBe(3);
       expect(await snapshotOf(aggregateId)).toBeUndefined();
       expect(await outcomesOf(aggregateId)).toEqual([]);
+    });
+  });
+
+  describe("many aggregates in one transaction, planned from what it guesses", () => {
+    /** Every call the sequencer makes, by name and the tables it names. */
+    const counting = () => {
+      const calls: { name: string; tables: string[]; consistent?: boolean; items?: number }[] = [];
+      const counted = connect((sent) => {
+        const batch = sent.input.RequestItems as Record<string, { ConsistentRead?: boolean }> | undefined;
+        calls.push({
+          name: sent.name.replace(/(Items?)?Command$/, ""),
+          tables: batch ? Object.keys(batch) : [],
+          consistent: batch ? Object.values(batch)[0]?.ConsistentRead : undefined,
+          items: sent.input.TransactItems?.length,
+        });
+      });
+      return { calls, counted };
+    };
+
+    it("commits a batch of 20 carts in two TransactWriteItems of up to 100 items, not 20, reading their snapshots eventually consistent and no request id", async () => {
+      // Prepare
+      const carts = Array.from({ length: 20 }, newCart);
+      const records = carts.flatMap((id) => commandsFor(id, [open, add("apple")]));
+      const { calls, counted } = counting();
+
+      // Act
+      const result = await sequence(records, depsWith({ store: counted }));
+
+      // Assess
+      expect(result).toEqual({ failedAt: undefined, errors: [], committed: 40 });
+      expect(calls).toEqual([
+        { name: "BatchGet", tables: [tables.snapshots], consistent: false, items: undefined },
+        // Each cart: 2 events, 2 outcomes, 2 request ids, 1 snapshot; 14 carts fit in 100 items.
+        { name: "TransactWrite", tables: [], consistent: undefined, items: 14 * 7 },
+        { name: "TransactWrite", tables: [], consistent: undefined, items: 6 * 7 },
+      ]);
+      for (const id of carts) {
+        expect(await versionsOf(id)).toEqual([1, 2]);
+        expect(await seqsOf(id)).toEqual([1, 2]);
+        expect(await snapshotOf(id)).toMatchObject({ version: 2, lastSeq: 2 });
+      }
+    });
+
+    it("plans the next batch from the snapshots it committed, without reading them", async () => {
+      // Prepare
+      const carts = [newCart(), newCart()];
+      const snapshots = snapshotCache();
+      await sequence(carts.flatMap((id) => commandsFor(id, [open])), depsWith({ snapshots }));
+      const { calls, counted } = counting();
+
+      // Act
+      const result = await sequence(carts.flatMap((id) => commandsFor(id, [add("pear")], 2)), depsWith({ store: counted, snapshots }));
+
+      // Assess
+      expect(result.errors).toEqual([]);
+      expect(calls.map((c) => c.name)).toEqual(["TransactWrite"]);
+      for (const id of carts) expect(await snapshotOf(id)).toMatchObject({ version: 2, lastSeq: 2, state: { items: [{ sku: "pear", quantity: 1 }] } });
+    });
+
+    it("when one cart's cached snapshot is stale, cancels the shared transaction, commits the others alone and re-plans that one from consistent reads", async () => {
+      // Prepare: the cache holds the cart at seq 1; another sequencer (no cache) applies seq 2 behind its back.
+      const stale = newCart();
+      const others = [newCart(), newCart()];
+      const snapshots = snapshotCache();
+      const records = commandsFor(stale, [open, add("apple"), add("pear")]);
+      await sequence(records.slice(0, 1), depsWith({ snapshots }));
+      await sequence(records.slice(1, 2), depsWith());
+      const { calls, counted } = counting();
+
+      // Act
+      const result = await sequence([records[2]!, ...others.flatMap((id) => commandsFor(id, [open]))], depsWith({ store: counted, snapshots }));
+
+      // Assess
+      expect(result).toEqual({ failedAt: undefined, errors: [], committed: 3 });
+      expect(calls[1]).toMatchObject({ name: "TransactWrite", items: 3 * 4 }); // the shared one, cancelled: each cart's event, outcome, request id and snapshot
+      expect(calls.filter((c) => c.name === "BatchGet" && c.consistent)).toHaveLength(2); // the stale cart's snapshot and request ids
+      expect(await versionsOf(stale)).toEqual([1, 2, 3]);
+      expect((await outcomesOf(stale)).map((o) => [o.seq, o.status])).toEqual([[1, "accepted"], [2, "accepted"], [3, "accepted"]]);
+      expect(await snapshotOf(stale)).toMatchObject({ version: 3, lastSeq: 3, state: { items: [{ sku: "apple", quantity: 1 }, { sku: "pear", quantity: 1 }] } });
+      for (const id of others) expect(await seqsOf(id)).toEqual([1]);
+      expect(snapshots.get(keyOf(stale))).toMatchObject({ version: 3, lastSeq: 3 });
     });
   });
 

@@ -217,7 +217,7 @@ export const planGroup = ({ group, microservice, microservices, current, taken, 
   return steps;
 };
 
-const itemsOf = (step: Step) => step.events.length + step.sends.length + 1 + (step.request ? 1 : 0);
+export const itemsPerStep = (step: Step) => step.events.length + step.sends.length + 1 + (step.request ? 1 : 0);
 
 /**
  * Splits steps into transactions of at most `maxItems`, each carrying one
@@ -231,14 +231,14 @@ export const chunkSteps = (steps: readonly Step[], maxItems = MAX_TRANSACTION_IT
   let keys = new Set<string>();
   for (const step of steps) {
     const clash = step.sends.some((send) => keys.has(send.key));
-    if (chunk.length > 0 && (clash || items + itemsOf(step) > maxItems)) {
+    if (chunk.length > 0 && (clash || items + itemsPerStep(step) > maxItems)) {
       chunks.push(chunk);
       chunk = [];
       items = 1;
       keys = new Set();
     }
     chunk.push(step);
-    items += itemsOf(step);
+    items += itemsPerStep(step);
     for (const send of step.sends) keys.add(send.key);
   }
   if (chunk.length > 0) chunks.push(chunk);
