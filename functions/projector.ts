@@ -4,7 +4,7 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { partOf, type ExpandedApp } from "../core/app-definition.js";
 import type { Store } from "../core/dynamo.js";
-import { project, type AnyProjection, type ProjectResult } from "../core/projections/index.js";
+import { project, readModelCache, type AnyProjection, type ProjectResult } from "../core/projections/index.js";
 import { handlerEnv, settingOf, type FunctionSpec } from "../core/topology.js";
 import { appFromEnv, logger, storeFromEnv } from "./deps.js";
 import { decodeEventRecord, decodeKinesisBatch } from "./event-records.js";
@@ -49,10 +49,11 @@ const failedEventIds = (projection: AnyProjection, result: ProjectResult): Set<s
  */
 export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
   const projection = projectionOf(deps, spec);
+  const cache = readModelCache();
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { projection: projection.name, sequenceNumber: records[poison]!.id });
-    const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event)));
+    const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event), { cache }));
     recordLag(deps, projection, usable.map((r) => r.event));
     const firstFailed = usable.findIndex((r) => failed.has(r.event.eventId));
     const at = firstFailed === -1 ? poison : firstFailed;

@@ -1,5 +1,5 @@
 // What runs projections.
 export { accepts, defineProjection, type AnyProjection, type Projection, type QueryRoute, type ReadModels } from "./projection.js";
 export { applyToReadModel, emptyCheckpoint, GapError, type Applied, type Checkpointed, type FetchMissing } from "./apply.js";
-export { ConcurrencyError, project, type KeyFailure, type ProjectResult } from "./runner.js";
+export { ConcurrencyError, project, readModelCache, type KeyFailure, type ProjectResult, type ReadModelCache } from "./runner.js";
 export { loadReadModel, queryReadModels, readModelsOf, resetProjection, type ReadModelFilter, type ReadModelItem } from "./read-models.js";

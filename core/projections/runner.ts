@@ -1,5 +1,7 @@
 // Runs a projection over a batch of events against the projections table:
-// one read and at most one conditional write per read-model item per batch.
+// at most one read and one conditional write per read-model item per batch,
+// and no read for an item this runner wrote last (the write's condition
+// catches another writer having moved it since).
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,6 +11,7 @@ import { readLog } from "../events.js";
 import type { EventRecord } from "../records.js";
 import { applyToReadModel, emptyCheckpoint, type FetchMissing } from "./apply.js";
 import { accepts, type Projection } from "./projection.js";
+import { LRUCache } from "lru-cache";
 import { loadReadModel, type ReadModelItem } from "./read-models.js";
 
 export interface KeyFailure {
@@ -31,7 +34,14 @@ export interface ProjectOptions {
   readonly maxConflicts?: number;
   /** Items written at once. */
   readonly concurrency?: number;
+  /** The items this runner last read or wrote, by projection and key: a warm Lambda's, or the local stack's. */
+  readonly cache?: ReadModelCache;
 }
+
+export type ReadModelCache = LRUCache<string, ReadModelItem<unknown>>;
+
+/** Room for the read-model items a projection's consumer sees in a while. */
+export const readModelCache = (max = 10_000): ReadModelCache => new LRUCache({ max });
 
 /** Another writer kept winning the race for an item. */
 export class ConcurrencyError extends Error {}
@@ -59,9 +69,12 @@ const projectKey = async <M>(
   events: readonly EventRecord[],
   fetchMissing: FetchMissing,
   maxConflicts: number,
+  cache: ReadModelCache | undefined,
 ) => {
+  const cached = `${projection.name}\u0000${key}`;
   for (let conflicts = 0; ; conflicts++) {
-    const item = await loadReadModel<M>(store, projection, key);
+    const item = (conflicts === 0 ? (cache?.get(cached) as ReadModelItem<M> | undefined) : undefined) ?? (await loadReadModel<M>(store, projection, key));
+    if (item) cache?.set(cached, item);
     const result = await applyToReadModel<M>(projection, key, item ?? emptyCheckpoint<M>(projection), events, fetchMissing);
     if (!result.changed) return { ...result, written: 0 };
     const next: ReadModelItem<M> = {
@@ -82,8 +95,10 @@ const projectKey = async <M>(
             : { ConditionExpression: "attribute_not_exists(#key)", ExpressionAttributeNames: { "#key": "key" } }),
         }),
       );
+      cache?.set(cached, next);
       return { ...result, written: 1 };
     } catch (error) {
+      cache?.delete(cached);
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (conflicts >= maxConflicts) throw new ConcurrencyError(`${projection.name}/${key}: lost ${conflicts + 1} write races in a row`);
       await sleep(Math.random() * Math.min(200, 5 * 2 ** conflicts));
@@ -100,7 +115,7 @@ export const project = async <M>(
   store: Store,
   projection: Projection<M, any>,
   events: readonly EventRecord[],
-  { maxConflicts = 8, concurrency = 8 }: ProjectOptions = {},
+  { maxConflicts = 8, concurrency = 8, cache }: ProjectOptions = {},
 ): Promise<ProjectResult> => {
   const byKey = new Map<string, EventRecord[]>();
   for (const event of events) {
@@ -115,7 +130,7 @@ export const project = async <M>(
   const failures: KeyFailure[] = [];
   await eachLimited([...byKey], concurrency, async ([key, group]) => {
     try {
-      const result = await projectKey(store, projection, key, group, fetchMissing, maxConflicts);
+      const result = await projectKey(store, projection, key, group, fetchMissing, maxConflicts, cache);
       totals.applied += result.applied;
       totals.skipped += result.skipped;
       totals.filled += result.filled;
