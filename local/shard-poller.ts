@@ -52,6 +52,8 @@ export interface ShardPollerOptions<R> {
   readonly maxIdleMs?: number;
   /** Pause between re-reads of the shard list (a drained shard re-reads it at once). */
   readonly discoverMs?: number;
+  /** Lambda's MaximumBatchingWindowInSeconds: how long a batch that is not full gathers records before it goes. */
+  readonly batchingWindowMs?: number;
   readonly log?: (message: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -65,6 +67,7 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
   const maxIdleMs = options.maxIdleMs ?? (options.doorbell ? 1000 : 250);
   const discoverMs = options.discoverMs ?? (options.doorbell ? 10_000 : 1000);
   const bell = options.doorbell ?? doorbell();
+  const windowMs = options.batchingWindowMs ?? 0;
   /** Rung when the poller stops or a shard is drained (its children may start): the discovery loop's own wake-up. */
   const rediscover = doorbell();
   const log = options.log ?? (() => {});
@@ -122,11 +125,14 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
     let iterator = await source.iterator(shardId, last);
     let idle = idleMs;
     let failedReads = 0;
+    // Records read but not delivered yet: gathered while the batching window is open.
+    let gathered: R[] = [];
+    let windowEnds = 0;
     while (iterator && !stopped) {
       const rang = bell.rings;
       let page;
       try {
-        page = await source.read(shardId, iterator, options.batchSize);
+        page = await source.read(shardId, iterator, options.batchSize - gathered.length);
         failedReads = 0;
       } catch (error) {
         // Expired iterators, and a brand-new DynamoDB Local stream refusing
@@ -134,18 +140,28 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
         // Those pass at once; a read that keeps failing is something else, and said.
         if (++failedReads === 3) log("shard reads keep failing; retrying from the checkpoint", { consumer, shardId, error: String(error) });
         await sleep(idleMs * 4);
+        gathered = []; // read again from the checkpoint
         iterator = await source.iterator(shardId, last);
         continue;
       }
-      if (page.records.length > 0) {
-        await deliver(shardId, page.records);
-        if (stopped) return;
-        last = source.sequenceOf(page.records.at(-1)!);
-      }
       iterator = page.next;
-      // An idle shard is polled less and less often; a ring (a write to the source) reads it again at once.
+      if (page.records.length > 0 && gathered.length === 0) windowEnds = Date.now() + windowMs;
+      gathered.push(...page.records);
+      // As Lambda does: a batch goes once it is full, its window has passed, or the shard has closed.
+      if (gathered.length > 0 && (gathered.length >= options.batchSize || Date.now() >= windowEnds || !iterator)) {
+        await deliver(shardId, gathered);
+        if (stopped) return;
+        last = source.sequenceOf(gathered.at(-1)!);
+        gathered = [];
+        idle = idleMs;
+        continue;
+      }
+      if (!iterator) break;
+      // An idle shard is polled less and less often; a ring (a write to the source) reads it again at
+      // once; a window that is gathering reads on each ring, and delivers when it ends.
       idle = page.records.length === 0 ? Math.min(idle * 2, maxIdleMs) : idleMs;
-      if (page.records.length === 0 && iterator && (await bell.wait(idle, rang))) idle = idleMs;
+      const pause = gathered.length > 0 ? Math.max(0, Math.min(maxIdleMs, windowEnds - Date.now())) : idle;
+      if ((await bell.wait(pause, rang)) && gathered.length === 0) idle = idleMs;
     }
     // No next iterator: the shard is closed and drained, its children may start.
     if (!stopped) await checkpoints.set(shardId, { sequenceNumber: last, done: true });

@@ -179,6 +179,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           checkpoints,
           handler,
           batchSize: consumer.batchSize,
+          batchingWindowMs: consumer.maxBatchingWindowSeconds * 1000,
           retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
           onFailure: parked.park,
           doorbell: bell,

@@ -135,3 +135,54 @@ describe("the doorbell", () => {
     expect(await bell.wait(10, bell.rings)).toBe(false);
   });
 });
+
+describe("the batching window", () => {
+  const gather = (shards: Map<string, Shard>, bell: Doorbell, batchSize: number, batchingWindowMs: number) => {
+    const batches: string[][] = [];
+    poller = startShardPoller({
+      consumer: "test",
+      source: memorySource(shards),
+      checkpoints: memoryCheckpoints(),
+      handler: async ({ Records }) => void batches.push([...Records]),
+      batchSize,
+      batchingWindowMs,
+      retryAttempts: 0,
+      onFailure: async () => {},
+      idleMs: 5,
+      discoverMs: 50,
+      doorbell: bell,
+    });
+    return batches;
+  };
+
+  it("gathers records written one by one into one batch, delivered once it is full", async () => {
+    // Prepare: a window of ten minutes, so only a full batch goes.
+    const shards = new Map<string, Shard>([["s", { records: [], closed: false }]]);
+    const bell = doorbell();
+    const batches = gather(shards, bell, 3, 600_000);
+
+    // Act: four writes, each ringing, with the poller reading between them: the fourth waits for the next batch.
+    for (const record of ["s:1", "s:2", "s:3", "s:4"]) {
+      shards.get("s")!.records.push(record);
+      bell.ring();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+
+    // Assess
+    await until("a full batch", async () => (batches.length >= 1 ? true : undefined), { timeoutMs: 5_000 });
+    expect(batches).toEqual([["s:1", "s:2", "s:3"]]);
+  });
+
+  it("delivers a batch that is not full when its window ends", async () => {
+    const shards = new Map<string, Shard>([["s", { records: [], closed: false }]]);
+    const bell = doorbell();
+    const batches = gather(shards, bell, 100, 1_000);
+    shards.get("s")!.records.push("s:1");
+    bell.ring();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    shards.get("s")!.records.push("s:2");
+    bell.ring();
+    await until("the window's batch", async () => (batches.length >= 1 ? true : undefined), { timeoutMs: 5_000 });
+    expect(batches).toEqual([["s:1", "s:2"]]);
+  });
+});
