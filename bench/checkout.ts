@@ -269,7 +269,7 @@ export async function benchCheckout({ carts, clients = 16 }: { carts: number; cl
   const stack = await startStack({ app: referenceApp, port: 0 });
   const stops = [() => stack.stop()];
   try {
-    const watch = watchCalls(stack.store.db);
+    const watch = watchCalls(stack.store.db, 2000 + 1000 * Math.max(...Object.values(stack.deps.app.topology.kinesisConsumers).map((c) => c.maxBatchingWindowSeconds)));
     const usage = () => usageSince(stackProcesses(stack));
     const jwt: JwtSettings = { audience: DEFAULT_JWT_AUDIENCE, secret: randomBytes(32).toString("base64url") };
     const gateway = await startJwtGateway(stack, jwt);
@@ -432,7 +432,7 @@ export const formatCheckout = (r: CheckoutReport): string => {
     ratios,
     "",
     `AddItem p50/p99 and rate by half (before → after the checkouts): ${halves}`,
-    `settled before each phase (no DynamoDB call for 2 s), s: ${Object.entries(r.settledSeconds).map(([k, v]) => `${k} ${fixed(v, 1)}`).join(", ")}`,
+    `settled before each phase (no DynamoDB call for 2 s past the longest batching window), s: ${Object.entries(r.settledSeconds).map(([k, v]) => `${k} ${fixed(v, 1)}`).join(", ")}`,
     "",
     checks,
     r.ok ? "" : "\nTHE CHECKOUT BENCH'S WORK DID NOT ALL HAPPEN: its numbers are not valid.\n",

@@ -25,7 +25,7 @@ import { createCounterTable, runBaseline, type BaselineResult } from "./baseline
 import { checksTable, cpuMsPer, fixed, gitCommit, intFlag, latency, progressLog, stackCores, stackProcesses, table, timedBatches, usageSince, watchCalls, type Latency, type StackProcesses, type Usage } from "./measure.js";
 import { checkStored, runPipeline, type PipelineResult, type Timing } from "./pipeline.js";
 import { benchCheckout, formatCheckout } from "./checkout.js";
-import { benchPeer, formatPeer, type PeerResult } from "./peer.js";
+import { benchPeer, formatPeer, type IdleResult, type PeerResult } from "./peer.js";
 import { TABLE_PREFIX } from "../local/stack.js";
 import { benchFanout, formatFanout } from "./fanout.js";
 import { runSequencer, type SequencerResult } from "./sequencer.js";
@@ -114,7 +114,9 @@ const tag = runTag();
 progress(`starting the local stack (DynamoDB Local in memory); run ${tag}`);
 const stack = await startStack({ app: referenceApp, port: 0, wrapStreamHandler });
 // DynamoDB calls by operation on the stack's client while the pipeline runs; settle() waits for the fan-out.
-const watch = watchCalls(stack.store.db);
+const { streamConsumers, kinesisConsumers } = referenceApp.topology;
+const longestWindowMs = 1000 * Math.max(...[...Object.values(streamConsumers), ...Object.values(kinesisConsumers)].map((c) => c.maxBatchingWindowSeconds));
+const watch = watchCalls(stack.store.db, 2000 + longestWindowMs);
 const settle = watch.settle;
 const processes = stackProcesses(stack);
 const admin = new DynamoDBClient(localAwsConfig(stack.endpoints.dynamodb));
@@ -132,6 +134,8 @@ const loadBefore = loadavg();
 let sequencerDuringPipeline: { batches: number; records: number; meanBatch: number; maxBatch: number; busySeconds: number; handlerMs: Latency };
 
 let idleCores: number;
+let idleAfter: IdleResult;
+const IDLE_SECONDS = 10;
 let peer: PeerResult;
 const settled: Record<string, number> = {};
 try {
@@ -189,6 +193,14 @@ try {
   progress(`peer: ${peerCarts} carts × ${perCart} commands at ${clients} clients, Ordinal (?wait) then Castore, metered`);
   await settle();
   peer = await benchPeer(stack, { carts: peerCarts, perCart, clients, tag, tablePrefix: TABLE_PREFIX, settle });
+
+  progress(`idle: the stack doing nothing for ${IDLE_SECONDS} s, then one command`);
+  await settle();
+  const idleUsage = usageSince(processes);
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const idleCoresLong = stackCores(idleUsage());
+  const afterIdle = await runPipeline({ url: stack.url, carts: 1, perCart: 2, clients: 1, prefix: `idle-${tag}-` });
+  idleAfter = { seconds: IDLE_SECONDS, cores: idleCoresLong, firstCommandMs: afterIdle.latencyMs.max };
 
   for (const mode of ["batched", "single", "single-parallel"] as const) {
     progress(`sequencer ${mode}: ${seqAggregates} aggregates × ${perCart} commands`);
@@ -260,7 +272,7 @@ const details = table(
     ["sequencer batches during pipeline", `${d.batches} (mean ${fixed(d.meanBatch, 1)} records, max ${d.maxBatch})`],
     ["sequencer handler ms p50 / p99 per batch", `${fixed(d.handlerMs.p50, 1)} / ${fixed(d.handlerMs.p99, 1)}`],
     ["stack idle (its pollers polling), cores", fixed(idleCores, 2)],
-    ["fan-out caught up after the warm-up / the pipeline", `${fixed(settled.warmup, 0)} s / ${fixed(settled.pipeline, 0)} s (no DynamoDB call for 2 s; in no phase's time)`],
+    ["fan-out caught up after the warm-up / the pipeline", `${fixed(settled.warmup, 0)} s / ${fixed(settled.pipeline, 0)} s (no DynamoDB call for ${fixed((2000 + longestWindowMs) / 1000, 0)} s: 2 s past the longest batching window; in no phase's time)`],
     ["sequencer busy during pipeline", `${fixed(d.busySeconds, 1)} s of ${fixed(pipeline.seconds, 1)} s (${fixed((100 * d.busySeconds) / pipeline.seconds)}%)`],
   ],
 );
@@ -324,8 +336,9 @@ const report: Record<string, unknown> = {
   checks: checks.map((c) => ({ ...c, ok: c.got === c.want })),
 };
 console.log("");
-console.log(formatPeer(peer, rawRate));
+console.log(formatPeer(peer, rawRate, idleAfter));
 report.peer = peer;
+report.idle = idleAfter;
 
 if (values.fanout) {
   const fanout = await benchFanout({});

@@ -129,10 +129,11 @@ export const cpuMsPer = (u: Usage, commands: number): number => (1000 * stackCor
  * Watches a DynamoDB client: counts its calls by operation while `counting`,
  * and `settle()` waits until the work still flowing behind a phase (the
  * fan-out of its events: projections and process managers write through the
- * stack's client) is done — no call for 2 s — answering the seconds it took.
+ * stack's client) is done — no call for `quietMs` (longer than any consumer's
+ * batching window) — answering the seconds it took.
  * The stream pollers' own client is not watched.
  */
-export const watchCalls = (db: Store["db"]) => {
+export const watchCalls = (db: Store["db"], quietMs = 2000) => {
   const watch = { counting: false, calls: {} as Record<string, number>, lastCallAt: 0 };
   db.middlewareStack.add(
     (next, context) => async (args) => {
@@ -145,7 +146,7 @@ export const watchCalls = (db: Store["db"]) => {
   );
   const settle = async (maxSeconds = 180) => {
     const started = performance.now();
-    while (performance.now() - watch.lastCallAt < 2000 && performance.now() - started < maxSeconds * 1000) await sleep(250);
+    while (performance.now() - watch.lastCallAt < quietMs && performance.now() - started < maxSeconds * 1000) await sleep(250);
     return (performance.now() - started) / 1000;
   };
   return Object.assign(watch, { settle });

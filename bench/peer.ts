@@ -40,6 +40,18 @@ export interface PeerResult {
   readonly castore: PeerSide;
   /** What the engine does per command apart from the API and sequencer path: counted, but apart from the goal. */
   readonly localBookkeeping: string[];
+  /** One client, one cart, SINGLE_COMMANDS commands in a row: Ordinal's POST ?wait against Castore's synchronous path. */
+  readonly single: { readonly commands: number; readonly ordinal: Latency; readonly castore: Latency };
+}
+
+/** The latency goal's workload: one client sending one cart's commands in a row. */
+export const SINGLE_COMMANDS = 40;
+
+/** How the stack does with nothing to do, then the first command after it (the idle goal). */
+export interface IdleResult {
+  readonly seconds: number;
+  readonly cores: number;
+  readonly firstCommandMs: number;
 }
 
 const summarize = (totals: ReadonlyMap<string, StageTotals>, commands: number, apart: readonly string[] = []) => {
@@ -155,6 +167,11 @@ export const benchPeer = async (
   const castoreMeter = meterCapacity(client, (charge) => (charge.table === tableName ? "Castore" : charge.table));
   await runCastore(store, cart, { carts: meteredCarts, perCart, clients, prefix: `peer-cm-${tag}-` });
   castoreMeter.pause();
+
+  // One client, one cart: what a single caller waits, command after command.
+  await settle();
+  const ordinalSingle = await runPipeline({ url: stack.url, carts: 1, perCart: SINGLE_COMMANDS, clients: 1, prefix: `peer-o1-${tag}-` });
+  const castoreSingle = await runCastore(store, cart, { carts: 1, perCart: SINGLE_COMMANDS, clients: 1, prefix: `peer-c1-${tag}-` });
   client.destroy();
 
   return {
@@ -164,6 +181,7 @@ export const benchPeer = async (
     ordinal: { commands, seconds: ordinalRun.seconds, rate: ordinalRun.rate, latencyMs: ordinalRun.latencyMs, ...summarize(ordinalMeter.totals, metered, local) },
     castore: { commands, seconds: castoreRun.seconds, rate: commands / castoreRun.seconds, latencyMs: castoreRun.latencyMs, ...summarize(castoreMeter.totals, metered) },
     localBookkeeping: local,
+    single: { commands: SINGLE_COMMANDS, ordinal: ordinalSingle.latencyMs, castore: castoreSingle.latencyMs },
   };
 };
 
@@ -203,7 +221,7 @@ const runCastore = async (
 };
 
 /** The peer's table: rate, latency and units per command for both, and each goal of issue #11. */
-export const formatPeer = (peer: PeerResult, rawRate: number): string => {
+export const formatPeer = (peer: PeerResult, rawRate: number, idle: IdleResult): string => {
   const fixed = (n: number, d = 1) => n.toFixed(d);
   const row = (name: string, side: PeerSide) =>
     `${name.padEnd(9)} ${fixed(side.rate).padStart(8)} ${fixed(side.latencyMs.p50).padStart(8)} ${fixed(side.latencyMs.p99).padStart(8)} ${fixed(side.write, 2).padStart(8)} ${fixed(side.read, 2).padStart(8)}`;
@@ -215,6 +233,9 @@ export const formatPeer = (peer: PeerResult, rawRate: number): string => {
     row("Ordinal", peer.ordinal),
     row("Castore", peer.castore),
     "",
+    `one client, one cart, ${peer.single.commands} commands in a row: p50 / p99 ms — Ordinal POST ?wait ${fixed(peer.single.ordinal.p50)} / ${fixed(peer.single.ordinal.p99)}, Castore ${fixed(peer.single.castore.p50)} / ${fixed(peer.single.castore.p99)}`,
+    `idle stack over ${fixed(idle.seconds, 0)} s: ${fixed(idle.cores, 3)} cores; the first command after it: ${fixed(idle.firstCommandMs)} ms (POST ?wait)`,
+    "",
     "Ordinal's units per command, by stage:",
     ...Object.entries(peer.ordinal.perCommand).map(
       ([stage, t]) => `  ${stage.padEnd(40)} calls ${fixed(t.calls, 2).padStart(6)}  W ${fixed(t.write, 2).padStart(6)}  R ${fixed(t.read, 2).padStart(6)}${stage.startsWith("local:") ? "  (local bookkeeping, apart)" : ""}`,
@@ -224,6 +245,9 @@ export const formatPeer = (peer: PeerResult, rawRate: number): string => {
     goal("read units per accepted command", peer.ordinal.read, "≤ 2", peer.ordinal.read <= 2),
     goal("throughput / Castore's", peer.ordinal.rate / peer.castore.rate, "≥ 1.5", peer.ordinal.rate / peer.castore.rate >= 1.5),
     goal("throughput / raw counter UpdateItem", peer.ordinal.rate / rawRate, "≥ 0.67", peer.ordinal.rate / rawRate >= 0.67),
+    goal("single-client p50 / Castore's", peer.single.ordinal.p50 / peer.single.castore.p50, "≤ 3", peer.single.ordinal.p50 <= 3 * peer.single.castore.p50),
+    goal("idle cores", idle.cores, "≤ 0.1", idle.cores <= 0.1),
+    goal("first command after idle / Castore's p50", idle.firstCommandMs / peer.single.castore.p50, "≤ 3", idle.firstCommandMs <= 3 * peer.single.castore.p50),
   ];
   return lines.join("\n");
 };

@@ -54,6 +54,12 @@ export interface ShardPollerOptions<R> {
   readonly discoverMs?: number;
   /** Lambda's MaximumBatchingWindowInSeconds: how long a batch that is not full gathers records before it goes. */
   readonly batchingWindowMs?: number;
+  /**
+   * The least time between two reads of a shard that is not being drained:
+   * rings within it make one read, not one each (Lambda polls a Kinesis shard
+   * about once a second, a DynamoDB stream's four times).
+   */
+  readonly minPollIntervalMs?: number;
   readonly log?: (message: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -68,6 +74,7 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
   const discoverMs = options.discoverMs ?? (options.doorbell ? 10_000 : 1000);
   const bell = options.doorbell ?? doorbell();
   const windowMs = options.batchingWindowMs ?? 0;
+  const minPollMs = options.minPollIntervalMs ?? 0;
   /** Rung when the poller stops or a shard is drained (its children may start): the discovery loop's own wake-up. */
   const rediscover = doorbell();
   const log = options.log ?? (() => {});
@@ -128,7 +135,14 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
     // Records read but not delivered yet: gathered while the batching window is open.
     let gathered: R[] = [];
     let windowEnds = 0;
+    let readAt = 0;
+    let draining = false;
     while (iterator && !stopped) {
+      if (!draining && minPollMs > 0) {
+        const wait = readAt + minPollMs - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
+      readAt = Date.now();
       const rang = bell.rings;
       let page;
       try {
@@ -145,6 +159,8 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
         continue;
       }
       iterator = page.next;
+      // A full page means more may be waiting: read on at once.
+      draining = page.records.length > 0 && page.records.length === options.batchSize - gathered.length;
       if (page.records.length > 0 && gathered.length === 0) windowEnds = Date.now() + windowMs;
       gathered.push(...page.records);
       // As Lambda does: a batch goes once it is full, its window has passed, or the shard has closed.
@@ -156,6 +172,7 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
         idle = idleMs;
         continue;
       }
+      draining = false;
       if (!iterator) break;
       // An idle shard is polled less and less often; a ring (a write to the source) reads it again at
       // once; a window that is gathering reads on each ring, and delivers when it ends.

@@ -83,6 +83,13 @@ export interface LocalStack {
 
 export const TABLE_PREFIX = "ordinal-";
 
+/**
+ * The least time between two polls of the all-events stream by one consumer:
+ * the fan-out's events come in batches of a few hundred milliseconds, not one
+ * poll per event (Lambda polls a Kinesis shard about once a second).
+ */
+const KINESIS_POLL_MS = 200;
+
 /** How far the fan-out's checkpoints stay behind: past two of kinesis-local's writes to disk and the queues' snapshot. */
 const CHECKPOINT_LAG_MS = 3 * KINESIS_PERSIST_INTERVAL_MS;
 
@@ -158,6 +165,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       source: ShardSource<R>,
       bell: Doorbell | undefined,
       handler: BatchHandler<R>,
+      minPollIntervalMs = 0,
     ): Promise<FailureDestination<R>> => {
       const parked = await dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination, source.sequenceOf);
       redrivers.set(consumer.failureDestination, () => redriveParked(parked, handler));
@@ -166,12 +174,11 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       // the emulators may lose in a crash; a stream made anew (its state lost) starts them afresh.
       const onFanout = Boolean(consumer.uses?.kinesis || consumer.uses?.topics);
       const stored = await dynamoCheckpoints(client, db, `${TABLE_PREFIX}checkpoints`, onFanout ? `${name}@${fanout.allEventsCreatedAt}` : name);
-      let checkpoints: CheckpointStore = stored;
-      if (onFanout && options.dataDir !== undefined) {
-        const lagging = laggingCheckpoints(stored, CHECKPOINT_LAG_MS, (error) => log("writing a checkpoint failed; retrying", { consumer: name, error: String(error) }));
-        settling.push(lagging);
-        checkpoints = lagging;
-      }
+      // Written behind the poller, newest first, never in a batch's way: a crash delivers the last
+      // moments again, which every consumer de-duplicates (Lambda's event source mapping does the same).
+      const lag = onFanout && options.dataDir !== undefined ? CHECKPOINT_LAG_MS : 0;
+      const checkpoints = laggingCheckpoints(stored, lag, (error) => log("writing a checkpoint failed; retrying", { consumer: name, error: String(error) }));
+      settling.push(checkpoints);
       pollers.push(
         startShardPoller({
           consumer: name,
@@ -180,6 +187,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           handler,
           batchSize: consumer.batchSize,
           batchingWindowMs: consumer.maxBatchingWindowSeconds * 1000,
+          minPollIntervalMs,
           retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
           onFailure: parked.park,
           doorbell: bell,
@@ -200,7 +208,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     for (const [name, consumer] of Object.entries(topology.kinesisConsumers)) {
       const made = localHandlers.kinesis(deps, consumer);
       const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, made) : made;
-      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, allEventsBell, handler);
+      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, allEventsBell, handler, KINESIS_POLL_MS);
     }
     for (const [name, consumer] of Object.entries(topology.queueConsumers)) {
       pollers.push(
