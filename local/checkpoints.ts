@@ -64,8 +64,19 @@ export const laggingCheckpoints = (inner: CheckpointStore, lagMs: number, onErro
         }
       })
       .catch(onError));
-  const timer = setInterval(() => void write(Date.now() - lagMs), Math.max(50, lagMs / 4));
-  timer.unref();
+  // A timer only while checkpoints wait: an idle consumer costs nothing.
+  let timer: NodeJS.Timeout | undefined;
+  let settling = false;
+  const schedule = () => {
+    if (timer || settling) return;
+    const oldest = Math.min(...[...pending.values()].flatMap((queue) => (queue.length ? [queue[0]!.at] : [])));
+    if (!Number.isFinite(oldest)) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void write(Date.now() - lagMs).then(schedule);
+    }, Math.max(50, oldest + lagMs - Date.now()));
+    timer.unref();
+  };
   return {
     async get(shardId) {
       return pending.get(shardId)?.at(-1)?.checkpoint ?? inner.get(shardId);
@@ -78,9 +89,11 @@ export const laggingCheckpoints = (inner: CheckpointStore, lagMs: number, onErro
         return inner.set(shardId, checkpoint);
       }
       pending.set(shardId, [...(pending.get(shardId) ?? []), { checkpoint, at: Date.now() }]);
+      schedule();
     },
     async settle() {
-      clearInterval(timer);
+      settling = true;
+      clearTimeout(timer);
       const newest = Math.max(0, ...[...pending.values()].flatMap((queue) => queue.map((entry) => entry.at)));
       const wait = newest + lagMs - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

@@ -89,6 +89,8 @@ export const TABLE_PREFIX = "ordinal-";
  * poll per event (Lambda polls a Kinesis shard about once a second).
  */
 const KINESIS_POLL_MS = 200;
+/** How long an idle shard goes unread: the stack's own writes ring its doorbell, this is for anyone else's. */
+const MAX_IDLE_MS = 5000;
 
 /** How far the fan-out's checkpoints stay behind: past two of kinesis-local's writes to disk and the queues' snapshot. */
 const CHECKPOINT_LAG_MS = 3 * KINESIS_PERSIST_INTERVAL_MS;
@@ -124,6 +126,8 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const tableBells = new Map<string, Doorbell>(Object.values(topology.streamConsumers).map((c) => [store.tables[c.source], doorbell()]));
     const allEventsBell = doorbell();
     aroundCalls(db, "ordinalDoorbells", { after: (call) => tablesWritten(call).forEach((table) => tableBells.get(table)?.ring()) });
+    const queueBells = new Map(Object.values(topology.queueConsumers).map((c) => [fanout.names.queueUrls[c.source]!, doorbell()]));
+    aroundCalls(fanout.clients.sqs, "ordinalDoorbells", { after: (call) => (call.name.startsWith("SendMessage") ? queueBells.get(call.input.QueueUrl)?.ring() : undefined) });
     aroundCalls(fanout.clients.kinesis, "ordinalDoorbells", { after: (call) => (call.name.startsWith("PutRecord") ? allEventsBell.ring() : undefined) });
     const { intercept } = options;
     if (intercept)
@@ -188,6 +192,8 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           batchSize: consumer.batchSize,
           batchingWindowMs: consumer.maxBatchingWindowSeconds * 1000,
           minPollIntervalMs,
+          // The stack's own writes ring: an idle shard is polled only every few seconds, for writes from elsewhere.
+          maxIdleMs: MAX_IDLE_MS,
           retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
           onFailure: parked.park,
           doorbell: bell,
@@ -220,6 +226,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           handler: localHandlers.queue(deps, consumer),
           batchSize: consumer.batchSize,
           concurrency: 4,
+          doorbell: queueBells.get(fanout.names.queueUrls[consumer.source]!),
           log,
         }),
       );
