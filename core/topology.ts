@@ -191,6 +191,12 @@ export interface ShardConsumerSpec extends FunctionSpec {
   /** Attempts after the first failure before the batch goes to the failure destination. */
   readonly retryAttempts: number;
   readonly maxBatchingWindowSeconds: number;
+  /**
+   * Lambda's ParallelizationFactor: batches of one shard processed at once,
+   * records of one partition key (a command key, a stream id) always in the
+   * same one and in order. 1 when absent.
+   */
+  readonly parallelizationFactor?: number;
   /** Where a batch goes once its retries are spent (an SQS queue on AWS). */
   readonly failureDestination: string;
 }
@@ -207,6 +213,8 @@ export const streamConsumers = {
     batchSize: 100,
     retryAttempts: 10,
     maxBatchingWindowSeconds: 0,
+    // Command keys are the partition keys: each keeps its order, ten of them are sequenced at once per shard.
+    parallelizationFactor: 10,
     failureDestination: "sequencer-failures",
     // Writes commands: those a decider sends to other microservices, in the transaction of their events.
     tables: { snapshots: "readwrite", events: "readwrite", outcomes: "readwrite", requests: "readwrite", commands: "write" },

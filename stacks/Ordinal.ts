@@ -88,7 +88,7 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">,
     streams[consumer.source].addConsumers(stack, {
       [name]: {
         function: props(name, consumer, { source: { kinesis: consumer.source } }),
-        cdk: { eventSource: { ...shardEventSource(consumer, failureQueue(consumer.failureDestination)), parallelizationFactor: 1 } },
+        cdk: { eventSource: shardEventSource(consumer, failureQueue(consumer.failureDestination)) },
       },
     });
   }
@@ -167,6 +167,7 @@ function shardEventSource(
     batchSize: consumer.batchSize,
     maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
     retryAttempts: consumer.retryAttempts,
+    parallelizationFactor: consumer.parallelizationFactor ?? 1,
     reportBatchItemFailures: true,
     bisectBatchOnError: false,
     onFailure: new SqsDlq(failures.cdk.queue),

@@ -229,6 +229,7 @@ const shardMapping = (consumer: StreamConsumerSpec | KinesisConsumerSpec) => ({
   BatchSize: consumer.batchSize,
   MaximumRetryAttempts: consumer.retryAttempts,
   MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
+  ParallelizationFactor: consumer.parallelizationFactor ?? 1,
   FunctionResponseTypes: ["ReportBatchItemFailures"],
 });
 
@@ -538,8 +539,9 @@ describe.each(kinesisConsumerSpecs)("kinesis consumer %s", (_name, consumer) => 
     expect(mapping.Properties).toMatchObject({
       ...shardMapping(consumer),
       BisectBatchOnFunctionError: false,
-      ParallelizationFactor: 1,
     });
+    // One batch per shard at a time: a projection's item may take events of many streams.
+    expect(mapping.Properties.ParallelizationFactor).toBe(1);
   });
 
   it("parks spent batches in its failure destination queue, and may send to it", () => {
