@@ -289,6 +289,12 @@ export const settingOf = (environment: Readonly<Record<string, string | undefine
 const envName = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 const projectionTables = { projections: "readwrite", events: "read" } as const;
 const shardDefaults = { batchSize: 100, retryAttempts: 10, maxBatchingWindowSeconds: 0 } as const;
+/**
+ * A projection gathers a second of events before it runs: a read model is at
+ * most that much staler, and an item that several events change in that second
+ * is read and written once, not once per event.
+ */
+const PROJECTION_WINDOW_SECONDS = 1;
 /** Names a handler may not take: the engine's consumers, and "archive", the archive index's partition of the projections table. */
 const reservedNames = new Set([...Object.keys(streamConsumers), "archiver", "archive"]);
 const handlerName = /^[a-z][a-z0-9-]{0,39}$/;
@@ -319,6 +325,7 @@ const appTopology = (app: AppDefinition) => {
       handler: "functions/projector.live",
       environment,
       ...shardDefaults,
+      maxBatchingWindowSeconds: PROJECTION_WINDOW_SECONDS,
       failureDestination: `${name}-failures`,
       tables: projectionTables,
       uses: { kinesis: { allEvents: "read" } },
