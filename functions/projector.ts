@@ -70,6 +70,8 @@ export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environm
  */
 export const makeReplay = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
   const projection = projectionOf(deps, spec);
+  // No read-model cache here: a replay after a reset must see the items gone. One that remembered
+  // them would find every event applied and write nothing (only a write's condition notices).
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const records = event.Records.map((r) => ({ id: r.messageId, group: r.attributes.MessageGroupId ?? "", event: decodeEventRecord(r.body) }));
     for (const r of records)

@@ -267,6 +267,21 @@ describe("projector on Kinesis", () => {
     expect(await loadReadModel(store, openCarts, "k-again")).toEqual(before);
     expect(sent.filter((s) => s.name === "PutItemCommand")).toEqual([]);
   });
+  it("after a reset deleted the items it wrote, brings an item back whole on its next event", async () => {
+    // Prepare: the projector wrote the cart (and keeps it); a reset deletes it behind its back.
+    const log = cartStream("k-reset", [opened("fay"), added("a", 1, 10), added("b", 2, 5)]);
+    await logEvents(log);
+    const handler = liveProjector(cartSummary.name, store);
+    expect(await handler(kinesisEvent(log.slice(0, 2)))).toEqual({ batchItemFailures: [] });
+    await resetProjection(store, cartSummary.name);
+
+    // Act
+    expect(await handler(kinesisEvent(log.slice(2)))).toEqual({ batchItemFailures: [] });
+
+    // Assess: folded from the log, not from what the projector remembered.
+    expect(await storedModels(cartSummary)).toEqual(await expectedModels(cartSummary, log));
+    expect((await queryReadModels(store, cartSummary)).map((item) => item.versions)).toEqual([{ "cart:k-reset": 3 }]);
+  });
 });
 
 describe("projector on SQS FIFO", () => {
@@ -284,6 +299,20 @@ describe("projector on SQS FIFO", () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-0" }, { itemIdentifier: "m-2" }, { itemIdentifier: "m-4" }, { itemIdentifier: "m-5" }]);
     expect(await loadReadModel(store, cartSummary, "q-bad")).toBeUndefined();
     expect((await loadReadModel(store, cartSummary, "q-good"))?.versions).toEqual({ "cart:q-good": 2 });
+  });
+  it("rebuilds every item of a replay after a reset, though the same projector replayed them before", async () => {
+    // Prepare: a first replay built the cart; a reset deletes it before the second.
+    const log = cartStream("q-again", [opened("gil"), added("a", 1, 10), closed(10)]);
+    await logEvents(log);
+    const handler = replayProjector(cartSummary.name, store);
+    expect(await handler(sqsEvent(log))).toEqual({ batchItemFailures: [] });
+    await resetProjection(store, cartSummary.name);
+
+    // Act
+    expect(await handler(sqsEvent(log))).toEqual({ batchItemFailures: [] });
+
+    // Assess
+    expect(await storedModels(cartSummary)).toEqual(await expectedModels(cartSummary, log));
   });
 });
 
