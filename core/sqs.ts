@@ -21,7 +21,25 @@ export const fifoId = (raw: string): string =>
 
 const MAX_BATCH_BYTES = 256 * 1024;
 
-/** Sends every message in order, 10 per call; throws if any is still refused after `maxAttempts`. */
+/** Calls in flight at once. Each FIFO group's messages all go through one lane, in order. */
+const LANES = 4;
+
+/** Splits messages into lanes by group, keeping each lane in the order given. */
+export const lanesByGroup = (messages: readonly OutgoingMessage[], lanes = LANES): OutgoingMessage[][] => {
+  const split: OutgoingMessage[][] = Array.from({ length: lanes }, () => []);
+  for (const message of messages) {
+    let hash = 0;
+    for (const char of message.groupId ?? "") hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+    split[hash % lanes]!.push(message);
+  }
+  return split.filter((lane) => lane.length > 0);
+};
+
+/**
+ * Sends every message, 10 per call, with up to LANES calls in flight; each
+ * group's messages (and all messages without a group) in the order given.
+ * Throws if any is still refused after `maxAttempts`.
+ */
 export const sendMessages = async (
   sqs: SQSClient,
   queueUrl: string,
@@ -29,6 +47,12 @@ export const sendMessages = async (
   { maxAttempts = 5 }: { maxAttempts?: number } = {},
 ): Promise<void> => {
   if (messages.length === 0) return;
+  const results = await Promise.allSettled(lanesByGroup(messages).map((lane) => sendLane(sqs, queueUrl, lane, maxAttempts)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+};
+
+const sendLane = async (sqs: SQSClient, queueUrl: string, messages: readonly OutgoingMessage[], maxAttempts: number): Promise<void> => {
   // No orderKey: one message per group per call would make replaying a long stream
   // ten times slower. A resent entry can land behind a later one of its group; the
   // projector then fills the gap from the events table and skips the late copy.
