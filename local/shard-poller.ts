@@ -48,7 +48,7 @@ export interface ShardPollerOptions<R> {
    * `maxIdleMs` between polls without delaying what this process writes.
    */
   readonly doorbell?: Doorbell;
-  /** The longest pause between polls of an idle shard: Lambda's four polls a second, or a second with a doorbell. */
+  /** The longest pause between polls of an idle shard: 250 ms (Lambda polls a DynamoDB stream four times a second), or a second with a doorbell; the local stack sets 5 s. */
   readonly maxIdleMs?: number;
   /** Pause between re-reads of the shard list (a drained shard re-reads it at once). */
   readonly discoverMs?: number;
