@@ -89,6 +89,12 @@ export const TABLE_PREFIX = "ordinal-";
  * poll per event (Lambda polls a Kinesis shard about once a second).
  */
 const KINESIS_POLL_MS = 200;
+/**
+ * The same for the events table's stream (the publisher), at Lambda's rate for
+ * a DynamoDB stream (four polls a second): the fan-out runs in batches, out of
+ * the way of the next command. Only the sequencer reads as soon as it rings.
+ */
+const FANOUT_POLL_MS = 250;
 /** How long an idle shard goes unread: the stack's own writes ring its doorbell, this is for anyone else's. */
 const MAX_IDLE_MS = 5000;
 
@@ -207,7 +213,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     for (const [name, consumer] of Object.entries(topology.streamConsumers)) {
       const made = localHandlers.stream(deps, consumer);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, made) : made;
-      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), tableBells.get(store.tables[consumer.source]), handler);
+      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), tableBells.get(store.tables[consumer.source]), handler, name === "sequencer" ? 0 : FANOUT_POLL_MS);
     }
     const kinesisFailures: Record<string, FailureDestination<KinesisStreamRecord>> = {};
     const allEvents = kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn);
