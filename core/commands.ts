@@ -110,9 +110,9 @@ export type OutcomeView =
   | { readonly status: "pending"; readonly key: string; readonly seq: number; readonly correlationId?: string; readonly causationId?: string }
   | OutcomeRecord;
 
-/** The outcome the sequencer wrote for command `seq` under `key`, if it has. */
-const getOutcome = async ({ db, tables }: Store, key: string, seq: number): Promise<OutcomeRecord | undefined> =>
-  (await db.send(new GetCommand({ TableName: tables.outcomes, Key: { key, seq }, ConsistentRead: true }))).Item as OutcomeRecord | undefined;
+/** The outcome the sequencer wrote for command `seq` under `key`, if it has (consistently read unless told). */
+const getOutcome = async ({ db, tables }: Store, key: string, seq: number, consistent = true): Promise<OutcomeRecord | undefined> =>
+  (await db.send(new GetCommand({ TableName: tables.outcomes, Key: { key, seq }, ConsistentRead: consistent }))).Item as OutcomeRecord | undefined;
 
 /** The outcome of command `seq` under `key`; pending if sent but not sequenced yet; undefined if never sent. */
 export const readOutcome = async (store: Store, key: string, seq: number): Promise<OutcomeView | undefined> => {
@@ -152,7 +152,9 @@ const FEED_CHECK_MS = 1000;
 /**
  * Waits for the outcome until it is written or `waitMs` has passed: told by
  * `feed` where there is one (no read at all when it is), else polling the
- * outcomes table with consistent reads, more slowly as the wait grows.
+ * outcomes table, more slowly as the wait grows. Polls read eventually
+ * consistent (half a read unit; one that misses a fresh outcome is followed
+ * by another), the last one at the deadline consistently.
  */
 export const waitForOutcome = async (
   store: Store,
@@ -171,9 +173,10 @@ export const waitForOutcome = async (
       await sleep(Math.max(0, Math.min(pollMs, deadline - Date.now())));
       pollMs = Math.min(pollMs * 2, 200);
     }
-    const outcome = await getOutcome(store, key, seq);
+    const last = Date.now() >= deadline;
+    const outcome = await getOutcome(store, key, seq, last);
     if (outcome) return outcome;
-    if (Date.now() >= deadline) return undefined;
+    if (last) return undefined;
   }
 };
 

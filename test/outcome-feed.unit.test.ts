@@ -51,3 +51,14 @@ describe("the outcome feed", () => {
     expect(await waitForOutcome(stored, "cart:c-1", 5, 50, { feed })).toEqual(outcome(5));
   });
 });
+
+describe("waiting without a feed (AWS)", () => {
+  it("polls with eventually consistent reads, and reads consistently once more at the deadline before giving up", async () => {
+    const consistent: boolean[] = [];
+    const empty = { db: { send: async (command: { input: { ConsistentRead: boolean } }) => (consistent.push(command.input.ConsistentRead), {}) }, tables: { outcomes: "outcomes" } } as unknown as Store;
+    expect(await waitForOutcome(empty, "cart:c-1", 9, 120)).toBeUndefined();
+    expect(consistent.length).toBeGreaterThan(1);
+    expect(consistent.slice(0, -1).every((c) => !c)).toBe(true);
+    expect(consistent.at(-1)).toBe(true);
+  });
+});
