@@ -136,6 +136,7 @@ let sequencerDuringPipeline: { batches: number; records: number; meanBatch: numb
 let idleCores: number;
 let idleAfter: IdleResult;
 const IDLE_SECONDS = 10;
+const IDLE_SPELLS = 3;
 let peer: PeerResult;
 const settled: Record<string, number> = {};
 try {
@@ -194,13 +195,19 @@ try {
   await settle();
   peer = await benchPeer(stack, { carts: peerCarts, perCart, clients, tag, tablePrefix: TABLE_PREFIX, settle });
 
-  progress(`idle: the stack doing nothing for ${IDLE_SECONDS} s, then one command`);
+  progress(`idle: the stack doing nothing for ${IDLE_SECONDS} s, then one command; ${IDLE_SPELLS} times`);
   await settle();
   const idleUsage = usageSince(processes);
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const idleCoresLong = stackCores(idleUsage());
-  const afterIdle = await runPipeline({ url: stack.url, carts: 1, perCart: 2, clients: 1, prefix: `idle-${tag}-` });
-  idleAfter = { seconds: IDLE_SECONDS, cores: idleCoresLong, firstCommandMs: afterIdle.latencyMs.max };
+  // The first command after each spell: one sample per spell, so several spells.
+  const firsts: number[] = [];
+  for (let spell = 0; spell < IDLE_SPELLS; spell++) {
+    if (spell > 0) await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const afterIdle = await runPipeline({ url: stack.url, carts: 1, perCart: 2, clients: 1, prefix: `idle-${spell}-${tag}-` });
+    firsts.push(afterIdle.latencyMs.max);
+  }
+  idleAfter = { seconds: IDLE_SECONDS, cores: idleCoresLong, firstCommandMs: latency(firsts).p50, firstCommandSamplesMs: firsts };
 
   for (const mode of ["batched", "single", "single-parallel"] as const) {
     progress(`sequencer ${mode}: ${seqAggregates} aggregates × ${perCart} commands`);

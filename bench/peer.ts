@@ -51,7 +51,9 @@ export const SINGLE_COMMANDS = 40;
 export interface IdleResult {
   readonly seconds: number;
   readonly cores: number;
+  /** The median over the spells of the slower of the two commands sent after each (OpenCart, CloseCart). */
   readonly firstCommandMs: number;
+  readonly firstCommandSamplesMs: readonly number[];
 }
 
 const summarize = (totals: ReadonlyMap<string, StageTotals>, commands: number, apart: readonly string[] = []) => {
@@ -234,7 +236,7 @@ export const formatPeer = (peer: PeerResult, rawRate: number, idle: IdleResult):
     row("Castore", peer.castore),
     "",
     `one client, one cart, ${peer.single.commands} commands in a row: p50 / p99 ms — Ordinal POST ?wait ${fixed(peer.single.ordinal.p50)} / ${fixed(peer.single.ordinal.p99)}, Castore ${fixed(peer.single.castore.p50)} / ${fixed(peer.single.castore.p99)}`,
-    `idle stack over ${fixed(idle.seconds, 0)} s: ${fixed(idle.cores, 3)} cores; the first command after it: ${fixed(idle.firstCommandMs)} ms (POST ?wait)`,
+    `idle stack over ${fixed(idle.seconds, 0)} s: ${fixed(idle.cores, 3)} cores; the first command after ${idle.firstCommandSamplesMs.length} such spells (POST ?wait), median ${fixed(idle.firstCommandMs)} ms: ${idle.firstCommandSamplesMs.map((ms) => fixed(ms)).join(", ")}`,
     "",
     "Ordinal's units per command, by stage:",
     ...Object.entries(peer.ordinal.perCommand).map(
