@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AnyMicroservice } from "./decider.js";
@@ -182,7 +183,7 @@ export const waitForOutcome = async (
 
 /** An OutcomeFeed keeping the last `keep` outcomes, for a `?wait` that asks after they committed. */
 export const outcomeFeed = (keep = 10_000): OutcomeFeed => {
-  const recent = new Map<string, OutcomeRecord>();
+  const recent = new LRUCache<string, OutcomeRecord>({ max: keep });
   const waiters = new Map<string, Set<(outcome: OutcomeRecord) => void>>();
   const idOf = (key: string, seq: number) => `${key}\u0000${seq}`;
   return {
@@ -190,7 +191,6 @@ export const outcomeFeed = (keep = 10_000): OutcomeFeed => {
       for (const outcome of outcomes) {
         const id = idOf(outcome.key, outcome.seq);
         recent.set(id, outcome);
-        if (recent.size > keep) recent.delete(recent.keys().next().value!);
         for (const tell of waiters.get(id) ?? []) tell(outcome);
         waiters.delete(id);
       }

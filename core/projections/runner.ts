@@ -73,8 +73,12 @@ const projectKey = async <M>(
 ) => {
   const cached = `${projection.name}\u0000${key}`;
   for (let conflicts = 0; ; conflicts++) {
-    const item = (conflicts === 0 ? (cache?.get(cached) as ReadModelItem<M> | undefined) : undefined) ?? (await loadReadModel<M>(store, projection, key));
-    if (item) cache?.set(cached, item);
+    // A lost race below drops the cached item, so a retry reads the table.
+    let item = cache?.get(cached) as ReadModelItem<M> | undefined;
+    if (!item) {
+      item = await loadReadModel<M>(store, projection, key);
+      if (item) cache?.set(cached, item);
+    }
     const result = await applyToReadModel<M>(projection, key, item ?? emptyCheckpoint<M>(projection), events, fetchMissing);
     if (!result.changed) return { ...result, written: 0 };
     const next: ReadModelItem<M> = {
