@@ -7,7 +7,7 @@ import { outcomeFeed } from "../core/commands.js";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import type { ExpandedApp } from "../core/app-definition.js";
 import { routeKeyOf } from "../core/routing.js";
-import type { ShardConsumerSpec } from "../core/topology.js";
+import type { KinesisConsumerSpec, StreamConsumerSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
 import { makeHandler as makeFallback } from "../functions/fallback.js";
 import { doorbell, tablesWritten, type Doorbell } from "./doorbell.js";
@@ -84,17 +84,17 @@ export interface LocalStack {
 export const TABLE_PREFIX = "ordinal-";
 
 /**
- * The least time between two polls of the all-events stream by one consumer:
- * the fan-out's events come in batches of a few hundred milliseconds, not one
- * poll per event (Lambda polls a Kinesis shard about once a second).
+ * The least time between two polls of a shard by one consumer, by the stream
+ * it reads. The commands' stream is read as soon as a write rings (the
+ * sequencer is on every command's path). The fan-out's streams are read in
+ * batches, out of the way of the next command, near Lambda's own rates (four
+ * polls a second for a DynamoDB stream, about one for Kinesis).
  */
-const KINESIS_POLL_MS = 200;
-/**
- * The same for the events table's stream (the publisher), at Lambda's rate for
- * a DynamoDB stream (four polls a second): the fan-out runs in batches, out of
- * the way of the next command. Only the sequencer reads as soon as it rings.
- */
-const FANOUT_POLL_MS = 250;
+const POLL_SPACING_MS: Readonly<Partial<Record<StreamConsumerSpec["source"] | KinesisConsumerSpec["source"], number>>> = {
+  commands: 0,
+  events: 250,
+  allEvents: 200,
+};
 /** How long an idle shard goes unread: the stack's own writes ring its doorbell, this is for anyone else's. */
 const MAX_IDLE_MS = 5000;
 
@@ -171,11 +171,10 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const settling: LaggingCheckpoints[] = [];
     const shardConsumer = async <R>(
       name: string,
-      consumer: ShardConsumerSpec,
+      consumer: StreamConsumerSpec | KinesisConsumerSpec,
       source: ShardSource<R>,
       bell: Doorbell | undefined,
       handler: BatchHandler<R>,
-      minPollIntervalMs = 0,
     ): Promise<FailureDestination<R>> => {
       const parked = await dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination, source.sequenceOf);
       redrivers.set(consumer.failureDestination, () => redriveParked(parked, handler));
@@ -197,7 +196,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           handler,
           batchSize: consumer.batchSize,
           batchingWindowMs: consumer.maxBatchingWindowSeconds * 1000,
-          minPollIntervalMs,
+          minPollIntervalMs: POLL_SPACING_MS[consumer.source] ?? 0,
           // The stack's own writes ring: an idle shard is polled only every few seconds, for writes from elsewhere.
           maxIdleMs: MAX_IDLE_MS,
           retryAttempts: options.retryAttempts ?? consumer.retryAttempts,
@@ -213,14 +212,14 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     for (const [name, consumer] of Object.entries(topology.streamConsumers)) {
       const made = localHandlers.stream(deps, consumer);
       const handler = options.wrapStreamHandler ? options.wrapStreamHandler(name, made) : made;
-      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), tableBells.get(store.tables[consumer.source]), handler, name === "sequencer" ? 0 : FANOUT_POLL_MS);
+      failures[name] = await shardConsumer(name, consumer, dynamodbStreamSource(streams, streamArns[consumer.source]!, firstOfRun), tableBells.get(store.tables[consumer.source]), handler);
     }
     const kinesisFailures: Record<string, FailureDestination<KinesisStreamRecord>> = {};
     const allEvents = kinesisSource(fanout.clients.kinesis, fanout.names.allEventsStream, fanout.allEventsStreamArn);
     for (const [name, consumer] of Object.entries(topology.kinesisConsumers)) {
       const made = localHandlers.kinesis(deps, consumer);
       const handler = options.wrapKinesisHandler ? options.wrapKinesisHandler(name, made) : made;
-      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, allEventsBell, handler, KINESIS_POLL_MS);
+      kinesisFailures[name] = await shardConsumer(name, consumer, allEvents, allEventsBell, handler);
     }
     for (const [name, consumer] of Object.entries(topology.queueConsumers)) {
       pollers.push(
