@@ -173,6 +173,8 @@ export const benchPeer = async (
   // One client, one cart: what a single caller waits, command after command.
   await settle();
   const ordinalSingle = await runPipeline({ url: stack.url, carts: 1, perCart: SINGLE_COMMANDS, clients: 1, prefix: `peer-o1-${tag}-` });
+  // Ordinal's fan-out of those commands must not run during Castore's phase.
+  await settle();
   const castoreSingle = await runCastore(store, cart, { carts: 1, perCart: SINGLE_COMMANDS, clients: 1, prefix: `peer-c1-${tag}-` });
   client.destroy();
 
