@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { EventRecord } from "./records.js";
+import { checkUpcasters } from "./upcast.js";
 
 /** A command or an event: a discriminated union on `type` with a JSON `data`. */
 export interface Message<T extends string = string, D = unknown> {
@@ -92,6 +93,18 @@ export interface View<State = unknown> {
   readonly noun?: string;
 }
 
+/** Turns one version of an event type's data into the next version's. */
+export type Upcaster = (data: any) => unknown;
+
+/**
+ * Per event type, the steps from version 1's data to the current version's:
+ * n steps make the current version n + 1. The last step returns the data as
+ * the event union declares it; keys are the microservice's event types.
+ */
+export type Upcasters<E extends Message = Message> = {
+  readonly [T in E["type"]]?: readonly [...Upcaster[], (data: any) => Extract<E, { readonly type: T }>["data"]];
+};
+
 export interface Microservice<
   S extends CommandSchemas = CommandSchemas,
   State = unknown,
@@ -120,6 +133,11 @@ export interface Microservice<
   readonly initialState: State;
   readonly decide: (command: CommandOf<S>, state: State, context: DecideContext) => Decision<E>;
   readonly evolve: (state: State, event: E) => State;
+  /**
+   * How older shapes of its events are read: run wherever events are read,
+   * never rewriting the log; new events are written at the current version.
+   */
+  readonly upcasters?: NoInfer<Upcasters<E>>;
 }
 
 /** Identity function that keeps the inferred types of a microservice definition. */
@@ -128,6 +146,7 @@ export const defineMicroservice = <S extends CommandSchemas, State, E extends Me
 ): Microservice<S, State, E, N> => {
   if (definition.singleAggregate !== undefined && definition.partitionBy !== "microservice")
     throw new Error(`${definition.name}: singleAggregate needs partitionBy "microservice" (one command key, one stream)`);
+  checkUpcasters(definition);
   return definition;
 };
 

@@ -2,6 +2,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynam
 import { BatchGetCommand, DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as sleep } from "node:timers/promises";
 import { tables, type TableName } from "./topology.js";
+import type { Upcast } from "./upcast.js";
 
 /** Physical table names, by logical name. */
 export type TableNames = Readonly<Record<TableName, string>>;
@@ -30,6 +31,8 @@ export const prefixedTableNames = (prefix: string): TableNames =>
 export interface Store {
   readonly db: DynamoDBDocumentClient;
   readonly tables: TableNames;
+  /** What every read of the events table maps its events through (core/upcast.ts); none reads them as stored. */
+  readonly upcast?: Upcast;
 }
 
 /** Every item a Query matches, following LastEvaluatedKey page after page. */

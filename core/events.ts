@@ -4,7 +4,7 @@ import type { EventRecord } from "./records.js";
 
 /** One page of a stream's events in version order, after version `after`. */
 export const readEvents = async (
-  { db, tables }: Store,
+  { db, tables, upcast }: Store,
   streamId: string,
   after: number,
   limit: number,
@@ -19,13 +19,15 @@ export const readEvents = async (
       ConsistentRead: true,
     }),
   );
-  return { events: (page.Items ?? []) as EventRecord[], more: page.LastEvaluatedKey !== undefined };
+  const events = (page.Items ?? []) as EventRecord[];
+  return { events: upcast ? events.map(upcast) : events, more: page.LastEvaluatedKey !== undefined };
 };
 
 /**
  * A stream's events in version order: all of them, or those after `after`
  * and up to `upTo`. The integrity-sensitive readers (folds, gap fills) all
- * come through here, with consistent reads.
+ * come through here, with consistent reads. Both read events upcast to
+ * their types' current versions when the store says how.
  */
 export const readLog = async (
   store: Store,
@@ -33,7 +35,7 @@ export const readLog = async (
   { after = 0, upTo }: { after?: number; upTo?: number } = {},
 ): Promise<EventRecord[]> => {
   if (upTo !== undefined && upTo <= after) return []; // BETWEEN would refuse an empty range
-  return queryAll<EventRecord>(store, {
+  const events = await queryAll<EventRecord>(store, {
     TableName: store.tables.events,
     KeyConditionExpression:
       upTo === undefined ? "streamId = :s AND #version > :after" : "streamId = :s AND #version BETWEEN :from AND :upTo",
@@ -41,4 +43,5 @@ export const readLog = async (
     ExpressionAttributeValues: { ":s": streamId, ...(upTo === undefined ? { ":after": after } : { ":from": after + 1, ":upTo": upTo }) },
     ConsistentRead: true,
   });
+  return store.upcast ? events.map(store.upcast) : events;
 };

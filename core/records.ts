@@ -26,6 +26,13 @@ export interface EventRecord {
   readonly version: number;
   readonly type: string;
   readonly data: unknown;
+  /**
+   * The version of its type's data shape it was written at; absent means 1.
+   * Written only for types with upcasters, so items of unversioned types do not grow.
+   */
+  readonly typeVersion?: number;
+  /** The typeVersion it was stored at, when reading upcast it: set by upcasting only, never stored. */
+  readonly storedTypeVersion?: number;
   /** `streamId#version`: stable across retries, so downstream can de-duplicate on it. */
   readonly eventId: string;
   readonly microservice: string;

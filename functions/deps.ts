@@ -8,6 +8,7 @@ import type { OutcomeFeed } from "../core/commands.js";
 import type { AnyMicroservice } from "../core/decider.js";
 import { documentClient, tableNamesFromEnv, type Store } from "../core/dynamo.js";
 import type { ParkedBatches } from "../core/redrive.js";
+import { upcasterOf } from "../core/upcast.js";
 import { metricsFromEnv, type Metrics } from "./metrics.js";
 import { buckets, kinesisStreams, topics, type QueueName, type Topology } from "../core/topology.js";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
@@ -42,6 +43,7 @@ export interface ApiDeps {
 export const storeFromEnv = (env: NodeJS.ProcessEnv = process.env): Store => ({
   db: documentClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {}),
   tables: tableNamesFromEnv(env),
+  upcast: upcasterOf(appFromEnv().microservices),
 });
 
 let expanded: ExpandedApp | undefined;

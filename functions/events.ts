@@ -22,6 +22,9 @@ export const makeHandler = (deps: ApiDeps) =>
         events: page.events.map((e) => ({
           version: e.version,
           type: e.type,
+          // Read at the type's current version; storedTypeVersion says when it was stored at an older one.
+          ...(e.typeVersion === undefined ? {} : { typeVersion: e.typeVersion }),
+          ...(e.storedTypeVersion === undefined ? {} : { storedTypeVersion: e.storedTypeVersion }),
           data: e.data,
           eventId: e.eventId,
           commandKey: e.commandKey,

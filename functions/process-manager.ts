@@ -27,7 +27,7 @@ export const makeHandler = (deps: ProcessManagerDeps, spec: Pick<FunctionSpec, "
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { processManager: manager.name, sequenceNumber: records[poison]!.id });
-    const { failed } = await runProcessManager(manager, client, usable.map((r) => r.event));
+    const { failed } = await runProcessManager(manager, client, usable.map((r) => r.event), deps.store.upcast);
     if (failed)
       logger.error("a process manager could not send its commands; the record will be delivered again", {
         processManager: manager.name,

@@ -27,6 +27,7 @@ import { localPrincipal, type IamPrincipal } from "./sigv4.js";
 import { dynamodbStreamSource, firstSequenceOfRun } from "./dynamodb-stream-source.js";
 import { startShardPoller, type BatchHandler, type Poller, type ShardSource } from "./shard-poller.js";
 import { createTables } from "./tables.js";
+import { upcasterOf } from "../core/upcast.js";
 
 export interface StackOptions {
   /** The app to run, expanded (`expandApp(app)` of core/app.ts for the reference app). */
@@ -121,7 +122,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       client.destroy();
       streams.destroy();
     });
-    const store: Store = { db, tables: prefixedTableNames(TABLE_PREFIX) };
+    const store: Store = { db, tables: prefixedTableNames(TABLE_PREFIX), upcast: upcasterOf(options.app.microservices) };
     const streamArns = await createTables(client, store.tables);
     // Before anything else writes: the stream consumers' checkpoints are judged against it.
     const firstOfRun = await firstSequenceOfRun(client, streams, `${TABLE_PREFIX}runs`);

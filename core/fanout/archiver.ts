@@ -3,6 +3,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { EventRecord } from "../records.js";
+import type { Upcast } from "../upcast.js";
 
 export interface ArchiveBatch {
   readonly shardId: string;
@@ -113,8 +114,10 @@ export const listArchive = async (s3: S3Client, bucket: string, range: ArchiveRa
   return { keys, next: token ? keys[keys.length - 1] : undefined };
 };
 
-export const readArchiveObject = async (s3: S3Client, bucket: string, key: string): Promise<EventRecord[]> => {
+/** An archive object's events, as stored or, given `upcast`, at their types' current versions. */
+export const readArchiveObject = async (s3: S3Client, bucket: string, key: string, upcast?: Upcast): Promise<EventRecord[]> => {
   const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (!Body) throw new Error(`archive object ${key} has no body`);
-  return decodeArchive(await Body.transformToByteArray());
+  const events = decodeArchive(await Body.transformToByteArray());
+  return upcast ? events.map(upcast) : events;
 };

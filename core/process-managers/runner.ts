@@ -7,6 +7,7 @@ import type { Caller } from "../envelope.js";
 import { SERVICE_ROLE, serviceUserOf } from "../keys.js";
 import type { EventRecord } from "../records.js";
 import { accepts } from "../projections/projection.js";
+import type { Upcast } from "../upcast.js";
 import type { AnyProcessManager } from "./process-manager.js";
 
 /** The identity a process manager sends with. */
@@ -20,12 +21,18 @@ export interface RunResult {
   readonly failed?: { readonly index: number; readonly error: unknown };
 }
 
-/** Reacts to the events in order, sending each reaction's commands in order; stops at the first that fails. */
+/**
+ * Reacts to the events in order, sending each reaction's commands in order;
+ * stops at the first that fails. `upcast` (the store's) lets `react` see
+ * every event at its type's current version.
+ */
 export const runProcessManager = async (
   manager: AnyProcessManager,
   client: Client<AnyRegistry>,
-  events: readonly EventRecord[],
+  delivered: readonly EventRecord[],
+  upcast?: Upcast,
 ): Promise<RunResult> => {
+  const events = upcast ? delivered.map(upcast) : delivered;
   for (const [index, event] of events.entries()) {
     if (!accepts(manager, event)) continue;
     try {

@@ -121,6 +121,7 @@ export const project = async <M>(
   events: readonly EventRecord[],
   { maxConflicts = 8, concurrency = 8, cache }: ProjectOptions = {},
 ): Promise<ProjectResult> => {
+  if (store.upcast) events = events.map(store.upcast); // every event at its type's current version, gap fills too (readLog)
   const byKey = new Map<string, EventRecord[]>();
   for (const event of events) {
     if (!accepts(projection, event)) continue;

@@ -7,6 +7,7 @@ import { issuesOf } from "../envelope.js";
 import { describeIssues } from "../errors.js";
 import { commandKeyOf, commandRefOf, eventIdOf, requestKeyOf, serviceUserOf, streamIdOf, SERVICE_ROLE } from "../keys.js";
 import type { CommandRecord, EventRecord, OutcomeRecord, RequestRecord } from "../records.js";
+import { currentTypeVersion } from "../upcast.js";
 
 /** DynamoDB's limit on items per TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -166,11 +167,14 @@ export const planGroup = ({ group, microservice, microservices, current, taken, 
     }
     const events = verdict.events.map((event, i): EventRecord => {
       const version = aggregate.version + i + 1;
+      const typeVersion = currentTypeVersion(microservice, event.type);
       return {
         streamId: group.streamId,
         version,
         type: event.type,
         data: event.data,
+        // Only versioned types carry it: absent means 1.
+        ...(typeVersion === undefined ? {} : { typeVersion }),
         eventId: eventIdOf(group.streamId, version),
         microservice: command.type,
         aggregateId: command.aggregateId,
