@@ -9,9 +9,9 @@ import { deciderSpec } from "./support/decider-spec.js";
 const { given } = deciderSpec(cart, { now: 1_700_000_000_000, user: "alice", roles: [], aggregateId: "c-1" });
 
 const openCart: CartCommand = { type: "OpenCart", data: {} };
-const addItem = (sku: string, quantity: number, unitPrice: number): CartCommand => ({
+const addItem = (sku: string, quantity: number, unitPrice: number, currency = "EUR"): CartCommand => ({
   type: "AddItem",
-  data: { sku, quantity, unitPrice },
+  data: { sku, quantity, unitPrice, currency },
 });
 const removeItem = (sku: string, quantity?: number): CartCommand => ({
   type: "RemoveItem",
@@ -20,9 +20,9 @@ const removeItem = (sku: string, quantity?: number): CartCommand => ({
 const closeCart: CartCommand = { type: "CloseCart", data: {} };
 
 const cartOpened = (owner: string): CartEvent => ({ type: "CartOpened", data: { owner } });
-const itemAdded = (sku: string, quantity: number, unitPrice: number): CartEvent => ({
+const itemAdded = (sku: string, quantity: number, unitPrice: number, currency = "EUR"): CartEvent => ({
   type: "ItemAdded",
-  data: { sku, quantity, unitPrice },
+  data: { sku, quantity, unitPrice, currency },
 });
 const itemRemoved = (sku: string, quantity: number): CartEvent => ({ type: "ItemRemoved", data: { sku, quantity } });
 const cartClosed = (total: number): CartEvent => ({ type: "CartClosed", data: { total } });
@@ -48,7 +48,7 @@ describe("cart: AddItem", () => {
     given(opened).when(addItem("apple", 2, 150)).then([itemAdded("apple", 2, 150)]);
     given(opened)
       .when(addItem("apple", 2, 150))
-      .thenState({ status: "open", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150 }] });
+      .thenState({ status: "open", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150, currency: "EUR" }] });
   });
 
   it("merges the quantity of a sku already in the cart, at the latest price", () => {
@@ -58,15 +58,15 @@ describe("cart: AddItem", () => {
         status: "open",
         owner: "alice",
         items: [
-          { sku: "apple", quantity: 5, unitPrice: 120 },
-          { sku: "pear", quantity: 1, unitPrice: 90 },
+          { sku: "apple", quantity: 5, unitPrice: 120, currency: "EUR" },
+          { sku: "pear", quantity: 1, unitPrice: 90, currency: "EUR" },
         ],
       });
   });
 
   it("refuses items from anyone but the cart's owner", () => {
     given(opened).when(addItem("apple", 1, 100), { user: "bob" }).thenRejects("Forbidden");
-    given(opened).when(addItem("apple", 1, 100)).thenState({ status: "open", owner: "alice", items: [{ sku: "apple", quantity: 1, unitPrice: 100 }] });
+    given(opened).when(addItem("apple", 1, 100)).thenState({ status: "open", owner: "alice", items: [{ sku: "apple", quantity: 1, unitPrice: 100, currency: "EUR" }] });
   });
 
   it("refuses a 101st different item, but still takes more of one already in the cart", () => {
@@ -78,6 +78,22 @@ describe("cart: AddItem", () => {
   it("refuses a line past 1,000,000 units, the most inventory reserves on one line", () => {
     given([...opened, itemAdded("apple", 999_999, 1)]).when(addItem("apple", 2, 1)).thenRejects("TooManyOfOneItem");
     given([...opened, itemAdded("apple", 999_999, 1)]).when(addItem("apple", 1, 1)).then([itemAdded("apple", 1, 1)]);
+  });
+
+  it("keeps the currency on the line, and one currency per cart: CurrencyMismatch", () => {
+    given(opened).when(addItem("apple", 1, 100, "USD")).then([itemAdded("apple", 1, 100, "USD")]);
+    given([...opened, itemAdded("apple", 1, 100, "USD")])
+      .when(addItem("pear", 2, 90, "USD"))
+      .thenState({
+        status: "open",
+        owner: "alice",
+        items: [
+          { sku: "apple", quantity: 1, unitPrice: 100, currency: "USD" },
+          { sku: "pear", quantity: 2, unitPrice: 90, currency: "USD" },
+        ],
+      });
+    given([...opened, itemAdded("apple", 1, 100, "USD")]).when(addItem("pear", 1, 90)).thenRejects("CurrencyMismatch");
+    given([...opened, itemAdded("apple", 1, 100), itemRemoved("apple", 1)]).when(addItem("pear", 1, 90, "USD")).then([itemAdded("pear", 1, 90, "USD")]);
   });
 
   it("adds only while the cart is open", () => {
@@ -97,8 +113,8 @@ describe("cart: RemoveItem", () => {
         status: "open",
         owner: "alice",
         items: [
-          { sku: "apple", quantity: 1, unitPrice: 100 },
-          { sku: "pear", quantity: 1, unitPrice: 90 },
+          { sku: "apple", quantity: 1, unitPrice: 100, currency: "EUR" },
+          { sku: "pear", quantity: 1, unitPrice: 90, currency: "EUR" },
         ],
       });
   });
@@ -107,13 +123,13 @@ describe("cart: RemoveItem", () => {
     given(holding).when(removeItem("apple")).then([itemRemoved("apple", 3)]);
     given(holding)
       .when(removeItem("apple"))
-      .thenState({ status: "open", owner: "alice", items: [{ sku: "pear", quantity: 1, unitPrice: 90 }] });
+      .thenState({ status: "open", owner: "alice", items: [{ sku: "pear", quantity: 1, unitPrice: 90, currency: "EUR" }] });
   });
 
   it("removes the whole line when the quantity is all of it", () => {
     given(holding)
       .when(removeItem("apple", 3))
-      .thenState({ status: "open", owner: "alice", items: [{ sku: "pear", quantity: 1, unitPrice: 90 }] });
+      .thenState({ status: "open", owner: "alice", items: [{ sku: "pear", quantity: 1, unitPrice: 90, currency: "EUR" }] });
   });
 
   it("counts merged additions as one line", () => {
@@ -147,7 +163,7 @@ describe("cart: CloseCart", () => {
   it("keeps the lines, the owner and the total in the closed state", () => {
     given([...opened, itemAdded("apple", 2, 150)])
       .when(closeCart)
-      .thenState({ status: "closed", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150 }], total: 300 });
+      .thenState({ status: "closed", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150, currency: "EUR" }], total: 300 });
   });
 
   it("closes only an open cart", () => {
@@ -182,8 +198,8 @@ describe("cart: Checkout", () => {
 
   const holding = [...opened, itemAdded("apple", 2, 150), itemAdded("pear", 1, 90)];
   const lines = [
-    { sku: "apple", quantity: 2, unitPrice: 150 },
-    { sku: "pear", quantity: 1, unitPrice: 90 },
+    { sku: "apple", quantity: 2, unitPrice: 150, currency: "EUR" },
+    { sku: "pear", quantity: 1, unitPrice: 90, currency: "EUR" },
   ];
   const checkingOut = [...holding, started("main", 390)];
 
@@ -315,7 +331,8 @@ describe("parseEnvelope", () => {
     const { envelope, microservice } = parseEnvelope({ ...valid, id: 17, timestamp: 1_700_000_000_000 }, microservices);
 
     expect(microservice.name).toBe("cart");
-    expect(envelope).toEqual({ ...valid, id: 17, timestamp: 1_700_000_000_000, roles: [] });
+    // The payload as the schema gives it: AddItem's currency defaults to EUR.
+    expect(envelope).toEqual({ ...valid, id: 17, timestamp: 1_700_000_000_000, roles: [], payload: { ...valid.payload, currency: "EUR" } });
   });
 
   it("defaults a missing payload to an empty object", () => {
@@ -399,6 +416,9 @@ describe("parseEnvelope", () => {
     [{ sku: "", quantity: 2, unitPrice: 150 }, "payload.sku"],
     [{ quantity: 2, unitPrice: 150 }, "payload.sku"],
     [{ sku: "apple", quantity: 2, unitPrice: -1 }, "payload.unitPrice"],
+    [{ sku: "apple", quantity: 2, unitPrice: 150, currency: "eur" }, "payload.currency"],
+    [{ sku: "apple", quantity: 2, unitPrice: 150, currency: "EURO" }, "payload.currency"],
+    [{ sku: "apple", quantity: 2, unitPrice: 150, currency: null }, "payload.currency"],
   ])("names the payload field that breaks the command's schema: %j", (payload, field) => {
     const issues = issuesOf({ ...valid, payload });
 

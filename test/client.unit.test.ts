@@ -68,7 +68,7 @@ describe("the typed client", () => {
     // The microservices the app definition (core/app.ts) registers, whichever they are.
     expectTypeOf(ordinal.send).parameter(0).toEqualTypeOf<keyof Registry & string>();
     expectTypeOf<keyof Registry>().toEqualTypeOf<keyof typeof app.microservices>();
-    expectTypeOf(ordinal.send<"cart", "AddItem">).parameter(3).toEqualTypeOf<{ sku: string; quantity: number; unitPrice: number }>();
+    expectTypeOf(ordinal.send<"cart", "AddItem">).parameter(3).toEqualTypeOf<{ sku: string; quantity: number; unitPrice: number; currency?: string | undefined }>();
     expectTypeOf(ordinal.send<"cart", "Checkout">).parameter(3).toEqualTypeOf<{ warehouse?: string | undefined }>();
     expectTypeOf(ordinal.send("cart", "OpenCart", "c-1", {})).resolves.toEqualTypeOf<Outcome>();
 

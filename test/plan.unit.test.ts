@@ -63,7 +63,7 @@ const plan = (input: Partial<PlanInput> & Pick<PlanInput, "group">): Step[] =>
   });
 
 const openCartWith = (items: number): Aggregate => ({
-  state: { status: "open", owner: "u-1", items: [{ sku: "apple", quantity: items, unitPrice: 100 }] },
+  state: { status: "open", owner: "u-1", items: [{ sku: "apple", quantity: items, unitPrice: 100, currency: "EUR" }] },
   version: 1 + items,
   lastSeq: 1 + items,
 });
@@ -166,6 +166,37 @@ describe("planGroup", () => {
     });
     expect(step!.request).toEqual({ requestKey: requestKeyOf("cart", "alice", "req-1"), key: "cart:c-1", seq: 1 });
     expect(step!.after).toEqual({ state: { status: "open", owner: "alice", items: [] }, version: 1, lastSeq: 1 });
+  });
+
+  it("writes the current typeVersion on events of a type with upcasters, and only on those", () => {
+    // Prepare
+    const group = groupOf([commandRecord({ aggregateId: "c-1", seq: 3, command: "AddItem", id: "req-3", user: "u-1", payload: addApple.payload })]);
+
+    // Act
+    const [step] = plan({ group, current: openCartWith(1) });
+
+    // Assess: CartOpened above has none; ItemAdded is at version 2, its currency defaulted by the command's schema.
+    expect(step!.events).toEqual([
+      {
+        streamId: "cart:c-1",
+        version: 3,
+        type: "ItemAdded",
+        typeVersion: 2,
+        data: { sku: "apple", quantity: 1, unitPrice: 100, currency: "EUR" },
+        eventId: "cart:c-1#3",
+        microservice: "cart",
+        aggregateId: "c-1",
+        commandKey: "cart:c-1",
+        commandSeq: 3,
+        commandId: "req-3",
+        user: "u-1",
+        correlationId: "cart:c-1/3",
+        causationId: "cart:c-1/3",
+        occurredAt: RECEIVED_AT,
+        recordedAt: NOW,
+      },
+    ]);
+    expect(step!.after.state).toEqual({ status: "open", owner: "u-1", items: [{ sku: "apple", quantity: 2, unitPrice: 100, currency: "EUR" }] });
   });
 
   it("decides with the command's time, user, roles and aggregate", () => {
@@ -392,7 +423,7 @@ describe("planGroup: commands sent to other microservices", () => {
   it("carries a chain on: what a command sends keeps its correlationId and names that command as its cause", () => {
     // Prepare: the process manager confirms c-1's checkout, caused by inventory's StockReserved event.
     const checkingOut: Aggregate = {
-      state: { status: "checking-out", owner: "u-1", items: [{ sku: "apple", quantity: 2, unitPrice: 100 }], reservationId: "cart:c-1", warehouse: "north" },
+      state: { status: "checking-out", owner: "u-1", items: [{ sku: "apple", quantity: 2, unitPrice: 100, currency: "EUR" }], reservationId: "cart:c-1", warehouse: "north" },
       version: 4,
       lastSeq: 4,
     };

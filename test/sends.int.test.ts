@@ -267,7 +267,7 @@ describe("a command sent by a decider", () => {
       counter: inventoryBefore,
       sent: [],
       outcome: undefined,
-      cart: { status: "open", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150 }] },
+      cart: { status: "open", owner: "alice", items: [{ sku: "apple", quantity: 2, unitPrice: 150, currency: "EUR" }] },
     });
     expect(retried).toMatchObject({ failedAt: undefined, committed: 1 });
     expect(await counterOf("inventory")).toBe(inventoryBefore + 1);

@@ -187,9 +187,15 @@ describe("sequencer", () => {
       version: 3,
       lastSeq: 4,
       schemaVersion: cart.schemaVersion,
-      state: { status: "closed", owner: "u-1", items: [{ sku: "apple", quantity: 2, unitPrice: 150 }], total: 300 },
+      state: { status: "closed", owner: "u-1", items: [{ sku: "apple", quantity: 2, unitPrice: 150, currency: "EUR" }], total: 300 },
       updatedAt: NOW,
     });
+    // As stored: ItemAdded at its current typeVersion with the currency the command defaulted; CartOpened unversioned.
+    const [openedItem, addedItem] = await eventsOf(aggregateId);
+    expect(openedItem).not.toHaveProperty("typeVersion");
+    expect(addedItem).toMatchObject({ type: "ItemAdded", typeVersion: 2 });
+    expect(addedItem!.data).toEqual({ sku: "apple", quantity: 2, unitPrice: 150, currency: "EUR" });
+    expect(addedItem).not.toHaveProperty("storedTypeVersion");
   });
 
   it("counts the outcomes it commits by microservice and status, and the batch's size, in the metrics it publishes", async () => {
@@ -639,8 +645,8 @@ describe("sequencer", () => {
         status: "closed",
         owner: "u-1",
         items: [
-          { sku: "apple", quantity: 1, unitPrice: 100 },
-          { sku: "pear", quantity: 1, unitPrice: 50 },
+          { sku: "apple", quantity: 1, unitPrice: 100, currency: "EUR" },
+          { sku: "pear", quantity: 1, unitPrice: 50, currency: "EUR" },
         ],
         total: 150,
       },

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { commandTo, emit, reject, type CommandOf, type DecideContext, type Decision } from "../decider.js";
 import { aggregateId } from "../envelope.js";
 import { commands as inventoryCommands, LIMITS as INVENTORY_LIMITS, MAX_QUANTITY, sku } from "../inventory/decide.js";
-import { totalOf, type CartEvent, type CartState } from "./state.js";
+import { DEFAULT_CURRENCY, totalOf, type CartEvent, type CartState } from "./state.js";
 
 const toInventory = commandTo("inventory", inventoryCommands);
 
@@ -23,7 +23,12 @@ const quantity = z.number().int().positive();
 
 export const commands = {
   OpenCart: z.strictObject({}),
-  AddItem: z.strictObject({ sku, quantity, unitPrice: z.number().int().nonnegative() }),
+  AddItem: z.strictObject({
+    sku,
+    quantity,
+    unitPrice: z.number().int().nonnegative(),
+    currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code: 3 uppercase letters").default(DEFAULT_CURRENCY),
+  }),
   RemoveItem: z.strictObject({ sku, quantity: quantity.optional() }),
   CloseCart: z.strictObject({}),
   /** Close the cart by buying it: inventory reserves its lines first. */
@@ -75,6 +80,10 @@ export const decide = (command: CartCommand, state: CartState, context: DecideCo
         return reject("CartFull", `a cart holds at most ${INVENTORY_LIMITS.linesPerReservation} different items`);
       if ((line?.quantity ?? 0) + command.data.quantity > MAX_QUANTITY)
         return reject("TooManyOfOneItem", `a cart holds at most ${MAX_QUANTITY} of ${command.data.sku}`);
+      // One currency per cart, so its total is a sum.
+      const currency = state.items[0]?.currency;
+      if (currency !== undefined && command.data.currency !== currency)
+        return reject("CurrencyMismatch", `the cart is in ${currency}; ${command.data.sku} cannot be added in ${command.data.currency}`);
       return [{ type: "ItemAdded", data: command.data }];
     }
     case "RemoveItem": {

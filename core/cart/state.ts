@@ -3,9 +3,22 @@ import type { Message } from "../decider.js";
 export interface CartLine {
   readonly sku: string;
   readonly quantity: number;
-  /** Integer cents. */
+  /** Integer cents (hundredths of `currency`). */
   readonly unitPrice: number;
+  /** ISO 4217: every line of a cart has the same one. */
+  readonly currency: string;
 }
+
+/** What a cart's currency is when nobody says: every cart was in euros before lines carried one. */
+export const DEFAULT_CURRENCY = "EUR";
+
+/** ItemAdded as written before lines carried a currency (typeVersion 1). */
+export type ItemAddedV1 = Omit<CartLine, "currency">;
+
+/** ItemAdded's steps from older versions to the current one (2). */
+export const upcasters = {
+  ItemAdded: [(v1: ItemAddedV1): CartLine => ({ ...v1, currency: DEFAULT_CURRENCY })],
+} as const;
 
 interface Owned {
   readonly owner: string;
@@ -46,7 +59,9 @@ const addLine = (items: readonly CartLine[], added: CartLine): CartLine[] => {
   if (!existing) return [...items, added];
   // The latest price applies to the whole line, as a shop's price list would.
   return items.map((line) =>
-    line.sku === added.sku ? { sku: line.sku, quantity: line.quantity + added.quantity, unitPrice: added.unitPrice } : line,
+    line.sku === added.sku
+      ? { sku: line.sku, quantity: line.quantity + added.quantity, unitPrice: added.unitPrice, currency: added.currency }
+      : line,
   );
 };
 
