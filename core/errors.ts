@@ -24,6 +24,8 @@ export class UnauthorizedError extends Error {}
 /** Valid credentials that may not do this. */
 export class ForbiddenError extends Error {}
 export class NotFoundError extends Error {}
+/** The request is valid but the resource's state refuses it now (a rebuild already running). */
+export class ConflictError extends Error {}
 export class MethodNotAllowedError extends Error {
   constructor(message: string, readonly allowed: readonly string[]) {
     super(message);
@@ -43,6 +45,7 @@ export const toHttp = (error: unknown): HttpAnswer => {
   if (error instanceof UnauthorizedError) return { statusCode: 401, body: { error: "Unauthorized", message: error.message } };
   if (error instanceof ForbiddenError) return { statusCode: 403, body: { error: "Forbidden", message: error.message } };
   if (error instanceof NotFoundError) return { statusCode: 404, body: { error: "NotFound", message: error.message } };
+  if (error instanceof ConflictError) return { statusCode: 409, body: { error: "Conflict", message: error.message } };
   if (error instanceof MethodNotAllowedError)
     return {
       statusCode: 405,

@@ -2,15 +2,37 @@
 // the records that are not one (poison) singled out.
 import type { KinesisStreamEvent } from "aws-lambda";
 import type { EventRecord } from "../core/records.js";
+import type { ReplayMessage } from "../core/replay.js";
 
-/** An event record from JSON, or undefined when the text is not one (a poison record). */
-export const decodeEventRecord = (text: string): EventRecord | undefined => {
-  let value: unknown;
+const parsed = (text: string): unknown => {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
+};
+
+/** An event record from JSON, or undefined when the text is not one (a poison record). */
+export const decodeEventRecord = (text: string): EventRecord | undefined => asEventRecord(parsed(text));
+
+/**
+ * A replay queue's message, or undefined when the text is not one. A bare
+ * event record (sent before replays named their generation) is taken as one
+ * for the generation that serves.
+ */
+export const decodeReplayMessage = (text: string): { replay?: ReplayMessage["replay"]; event: EventRecord } | undefined => {
+  const value = parsed(text) as Partial<ReplayMessage> | undefined;
+  if (typeof value === "object" && value !== null && "event" in value) {
+    const event = asEventRecord(value.event);
+    const replay = value.replay;
+    const valid = typeof replay === "object" && replay !== null && typeof replay.id === "string" && Number.isInteger(replay.generation);
+    return event && valid ? { replay, event } : undefined;
+  }
+  const event = asEventRecord(value);
+  return event && { event };
+};
+
+const asEventRecord = (value: unknown): EventRecord | undefined => {
   const e = value as Partial<EventRecord> | null;
   return typeof e === "object" && e !== null &&
     typeof e.streamId === "string" && Number.isInteger(e.version) && (e.version as number) > 0 &&

@@ -4,10 +4,21 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { partOf, type ExpandedApp } from "../core/app-definition.js";
 import type { Store } from "../core/dynamo.js";
-import { project, readModelCache, type AnyProjection, type ProjectResult } from "../core/projections/index.js";
+import {
+  acceptsReplayInto,
+  inGeneration,
+  liveGenerations,
+  loadGenerations,
+  project,
+  readModelCache,
+  type AnyProjection,
+  type ProjectResult,
+  type ReadModelCache,
+} from "../core/projections/index.js";
+import { countApplied } from "../core/replay-jobs.js";
 import { handlerEnv, settingOf, type FunctionSpec } from "../core/topology.js";
 import { appFromEnv, logger, storeFromEnv } from "./deps.js";
-import { decodeEventRecord, decodeKinesisBatch } from "./event-records.js";
+import { decodeKinesisBatch, decodeReplayMessage } from "./event-records.js";
 import { lazy } from "./http.js";
 import { metricsFromEnv, MetricUnit, type Metrics } from "./metrics.js";
 import type { EventRecord } from "../core/records.js";
@@ -42,10 +53,21 @@ const failedEventIds = (projection: AnyProjection, result: ProjectResult): Set<s
   return new Set(result.failures.flatMap((f) => f.eventIds));
 };
 
+/** Each generation's result, as one: an event failed if it failed in any generation it went to. */
+const projectInto = async (deps: ProjectorDeps, projection: AnyProjection, byGeneration: ReadonlyMap<number, readonly EventRecord[]>, cache?: ReadModelCache) => {
+  const failed = new Set<string>();
+  for (const [generation, events] of byGeneration)
+    for (const id of failedEventIds(projection, await project(deps.store, inGeneration(projection, generation), events, { cache }))) failed.add(id);
+  return failed;
+};
+
 /**
  * Kinesis: a batch resumes from the first record reported, so report the
  * first that failed or could not be decoded; records after it come again,
- * and those already applied are skipped by the item's versions.
+ * and those already applied are skipped by the item's versions. Every batch
+ * goes to each generation that takes live events (the one serving, and one
+ * being rebuilt): the generations item is read, consistently, once per batch,
+ * so a batch that starts after a rebuild began feeds it.
  */
 export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
   const projection = projectionOf(deps, spec);
@@ -53,8 +75,10 @@ export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environm
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { projection: projection.name, sequenceNumber: records[poison]!.id });
-    const failed = failedEventIds(projection, await project(deps.store, projection, usable.map((r) => r.event), { cache }));
-    recordLag(deps, projection, usable.map((r) => r.event));
+    const events = usable.map((r) => r.event);
+    const generations = liveGenerations(await loadGenerations(deps.store, projection.name), projection);
+    const failed = await projectInto(deps, projection, new Map(generations.map((g) => [g, events])), cache);
+    recordLag(deps, projection, events);
     const firstFailed = usable.findIndex((r) => failed.has(r.event.eventId));
     const at = firstFailed === -1 ? poison : firstFailed;
     return { batchItemFailures: at === -1 ? [] : [{ itemIdentifier: records[at]!.id }] };
@@ -66,25 +90,37 @@ export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environm
  * so a group is never applied past a message that will come again. Other
  * groups' messages succeed. (Powertools' SqsFifoPartialProcessor does the
  * same one record at a time; the runner wants the batch at once, to read
- * and write each read-model item once per batch.)
+ * and write each read-model item once per batch.) Each message names the
+ * generation its replay builds; one whose generation is gone (a cancelled
+ * rebuild) is dropped. What each replay's messages did is added to its job.
  */
 export const makeReplay = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
   const projection = projectionOf(deps, spec);
-  // No read-model cache here: a replay after a reset must see the items gone. One that remembered
-  // them would find every event applied and write nothing (only a write's condition notices).
+  // No read-model cache here: a replay must see what is in the table, not what a cache remembers.
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const records = event.Records.map((r) => ({ id: r.messageId, group: r.attributes.MessageGroupId ?? "", event: decodeEventRecord(r.body) }));
+    const records = event.Records.map((r) => ({ id: r.messageId, group: r.attributes.MessageGroupId ?? "", message: decodeReplayMessage(r.body) }));
     for (const r of records)
-      if (!r.event) logger.error("an SQS message is not an event record", { projection: projection.name, messageId: r.id });
-    const failed = failedEventIds(projection, await project(deps.store, projection, records.flatMap((r) => (r.event ? [r.event] : []))));
+      if (!r.message) logger.error("an SQS message is not a replayed event record", { projection: projection.name, messageId: r.id });
+    const generations = await loadGenerations(deps.store, projection.name);
+    const serving = generations?.serving.generation ?? 1;
+    const byGeneration = new Map<number, EventRecord[]>();
+    for (const { message } of records) {
+      if (!message) continue;
+      const generation = message.replay?.generation ?? serving;
+      if (!acceptsReplayInto(generations, generation)) continue;
+      byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), message.event]);
+    }
+    const failed = await projectInto(deps, projection, byGeneration);
     const failedGroups = new Set<string>();
     const batchItemFailures: { itemIdentifier: string }[] = [];
+    const handled = new Map<string, number>();
     for (const r of records) {
-      if (failedGroups.has(r.group) || !r.event || failed.has(r.event.eventId)) {
+      if (failedGroups.has(r.group) || !r.message || failed.has(r.message.event.eventId)) {
         failedGroups.add(r.group);
         batchItemFailures.push({ itemIdentifier: r.id });
-      }
+      } else if (r.message.replay) handled.set(r.message.replay.id, (handled.get(r.message.replay.id) ?? 0) + 1);
     }
+    await Promise.all([...handled].map(([replayId, count]) => countApplied(deps.store, replayId, count)));
     return { batchItemFailures };
   };
 };

@@ -3,3 +3,17 @@ export { accepts, defineProjection, type AnyProjection, type Projection, type Qu
 export { applyToReadModel, emptyCheckpoint, GapError, type Applied, type Checkpointed, type FetchMissing } from "./apply.js";
 export { ConcurrencyError, project, readModelCache, type KeyFailure, type ProjectResult, type ReadModelCache } from "./runner.js";
 export { loadReadModel, queryReadModels, readModelsOf, resetProjection, type ReadModelFilter, type ReadModelItem } from "./read-models.js";
+export {
+  acceptsReplayInto,
+  ensureGenerations,
+  GENERATIONS,
+  inGeneration,
+  initialGenerations,
+  liveGenerations,
+  loadGenerations,
+  partitionOf,
+  servingPartitions,
+  versionOf,
+  type Generation,
+  type Generations,
+} from "./generations.js";

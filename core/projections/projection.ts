@@ -42,6 +42,12 @@ export interface QueryRoute<M> {
 export interface Projection<M = unknown, E extends EventRecord = EventRecord> {
   /** Also the partition of its items in the projections table and the name of its consumer and queues. */
   readonly name: string;
+  /**
+   * Bump it when `evolve`, `keyOf` or the event types change what the read
+   * models hold: a deployment whose version differs from the serving
+   * generation's rebuilds the projection from the archive, with no gap. 1 when absent.
+   */
+  readonly version?: number;
   /** The microservices whose events it takes: event type names are unique per microservice only. */
   readonly from: readonly Source[];
   readonly eventTypes: readonly string[];
@@ -62,6 +68,7 @@ export type AnyProjection = Projection<any, any>;
  */
 export const defineProjection = <const From extends readonly Source[], const T extends EventsOf<From[number]>["type"], M>(definition: {
   readonly name: string;
+  readonly version?: number;
   readonly from: From;
   readonly eventTypes: readonly T[];
   keyOf(event: EventsOfTypes<From, T>): string;

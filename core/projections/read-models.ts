@@ -4,6 +4,7 @@ import { BatchWriteCommand, type BatchWriteCommandInput, GetCommand, paginateQue
 import { setTimeout as sleep } from "node:timers/promises";
 import { queryAll, type Store } from "../dynamo.js";
 import type { Checkpointed } from "./apply.js";
+import { servingPartitions } from "./generations.js";
 import type { Projection, ReadModels } from "./projection.js";
 
 /** An item of the projections table. */
@@ -40,7 +41,7 @@ export const queryReadModels = async <M>(
 
 type WriteRequests = NonNullable<BatchWriteCommandInput["RequestItems"]>[string];
 
-/** Deletes every item of the projection named `name`; answers how many. */
+/** Deletes every item of the partition `name` (a projection's generation); answers how many. */
 export const resetProjection = async (store: Store, name: string): Promise<number> => {
   const table = store.tables.projections;
   let deleted = 0;
@@ -72,8 +73,15 @@ export const resetProjection = async (store: Store, name: string): Promise<numbe
   return deleted;
 };
 
-/** A projection's read models as its routes see them: reads only. */
-export const readModelsOf = <M>(store: Store, projection: Pick<Projection<M, any>, "name">): ReadModels<M> => ({
-  get: async (key) => (await loadReadModel(store, projection, key))?.model,
-  query: async (filter) => (await queryReadModels(store, projection, filter)).map(({ key, model }) => ({ key, model })),
+/**
+ * A projection's read models as its routes see them: reads only, of the
+ * generation that serves (`serving` resolves it; one per process by default).
+ */
+export const readModelsOf = <M>(
+  store: Store,
+  projection: Pick<Projection<M, any>, "name">,
+  serving: (name: string) => Promise<string> = servingPartitions(store),
+): ReadModels<M> => ({
+  get: async (key) => (await loadReadModel<M>(store, { name: await serving(projection.name) }, key))?.model,
+  query: async (filter) => (await queryReadModels<M>(store, { name: await serving(projection.name) }, filter)).map(({ key, model }) => ({ key, model })),
 });
