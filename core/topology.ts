@@ -76,8 +76,8 @@ export const tables = {
 
 export type TableName = keyof typeof tables;
 
-/** What a function may do to a table: the stacks turn this into IAM actions. */
-export type Access = "read" | "write" | "readwrite";
+/** What a function may do to a table: the stacks turn this into IAM actions. `scan` is `read` plus Scan. */
+export type Access = "read" | "write" | "readwrite" | "scan";
 
 export interface FunctionSpec {
   /** Handler path as SST expects it: file without extension + export name. */
@@ -85,12 +85,15 @@ export interface FunctionSpec {
   /** Settings of a generic handler (which projection, manager or view it runs): its environment on AWS. */
   readonly environment?: Readonly<Record<string, string>>;
   readonly tables: Partial<Record<TableName, Access>>;
+  /** Lambda's timeout; the stacks' default when absent. */
+  readonly timeoutSeconds?: number;
   /** Other resources it uses, and how: the stacks grant exactly these. */
   readonly uses?: {
     readonly kinesis?: Partial<Record<KinesisStreamName, "read" | "write">>;
     readonly buckets?: Partial<Record<BucketName, "read" | "write">>;
     readonly topics?: Partial<Record<TopicName, "publish">>;
-    readonly queues?: Partial<Record<QueueName, "send" | "consume">>;
+    /** `feed`: send, and watch it drain (its depth); `count`: its depth only. */
+    readonly queues?: Partial<Record<QueueName, "send" | "consume" | "feed" | "count">>;
     /** A table's stream, read directly (not as an event source): a redrive re-reading a parked batch. */
     readonly streams?: Partial<Record<TableName, "read">>;
     /** Consumers it invokes, by consumer name: a redrive handing a re-read batch back. */
@@ -132,6 +135,8 @@ export interface QueueSpec {
    * message in it raises an alarm, and it is kept when the stack is deleted.
    */
   readonly parks?: true;
+  /** How long a received message stays invisible on the local stack (2 s when absent: failed messages come back soon). */
+  readonly localVisibilityTimeoutSeconds?: number;
 }
 
 /** Queues of the engine itself: its stream consumers' failure destinations. */
@@ -139,6 +144,15 @@ export const engineQueues: Readonly<Record<string, QueueSpec>> = {
   "sequencer-failures": { name: "sequencer-failures", env: "SEQUENCER_FAILURES_QUEUE", parks: true },
   "publisher-failures": { name: "publisher-failures", env: "PUBLISHER_FAILURES_QUEUE", parks: true },
   "archiver-failures": { name: "archiver-failures", env: "ARCHIVER_FAILURES_QUEUE", parks: true },
+  // Replay jobs handed from runner to runner (functions/replayer.ts): a message per job, `{replayId}`.
+  replays: {
+    name: "replays",
+    env: "REPLAYS_QUEUE",
+    deadLetter: { queue: "replays-dlq", maxReceiveCount: 5 },
+    // Longer than a local runner's turn (ReplayerDeps.budgetMs), so one job is not run twice at once.
+    localVisibilityTimeoutSeconds: 30,
+  },
+  "replays-dlq": { name: "replays-dlq", env: "REPLAYS_DLQ", parks: true },
 };
 
 /**
@@ -149,7 +163,7 @@ export const engineQueues: Readonly<Record<string, QueueSpec>> = {
 export type RouteAuth = "jwt" | "iam";
 
 export interface RouteSpec extends FunctionSpec {
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "DELETE";
   /** API Gateway path syntax: `{name}` is a path parameter. */
   readonly path: string;
   /** Defaults to `jwt`: no route is left open on AWS. */
@@ -264,8 +278,10 @@ export interface Topology {
   readonly queueConsumers: Readonly<Record<string, QueueConsumerSpec>>;
   readonly routes: readonly RouteSpec[];
   readonly fallbackRoute: FunctionSpec;
-  /** The projections `POST /admin/replay` can rebuild. */
+  /** The projections `POST /admin/replays` can replay and rebuild. */
   readonly projections: readonly string[];
+  /** Runs on each deployment (an SST Script on AWS, the stack's start locally): rebuilds projections whose version changed. */
+  readonly onDeploy: FunctionSpec;
 }
 
 /** The environment variables that tell a generic handler what it runs. */
@@ -295,8 +311,12 @@ const shardDefaults = { batchSize: 100, retryAttempts: 10, maxBatchingWindowSeco
  * is read and written once, not once per event.
  */
 const PROJECTION_WINDOW_SECONDS = 1;
-/** Names a handler may not take: the engine's consumers, and "archive", the archive index's partition of the projections table. */
-const reservedNames = new Set([...Object.keys(streamConsumers), "archiver", "archive"]);
+/**
+ * Names a handler may not take: the engine's consumers and queues, and the
+ * projections table's partitions of its own (the archive index, the
+ * projections' generations, replay jobs).
+ */
+const reservedNames = new Set([...Object.keys(streamConsumers), "archiver", "archive", "generations", "replays", "replayer"]);
 const handlerName = /^[a-z][a-z0-9-]{0,39}$/;
 
 /** Each dead-letter queue and the queue its messages came from (and go back to on a redrive). */
@@ -437,7 +457,7 @@ export const expandTopology = (app: AppDefinition): Topology => {
   for (const [name, consumer] of Object.entries({ ...streamConsumers, ...kinesisConsumers }))
     if (!queues[consumer.failureDestination]?.parks) throw new Error(`${name}'s failure destination '${consumer.failureDestination}' is not a parking queue of the topology`);
   const projections = (app.projections ?? []).map((p) => p.name);
-  const grant = (level: "send" | "consume", names: readonly string[]) => Object.fromEntries(names.map((name) => [name, level]));
+  const grant = <L extends "send" | "consume" | "feed" | "count">(level: L, names: readonly string[]) => Object.fromEntries(names.map((name) => [name, level])) as Record<string, L>;
   const moves = deadLetterMoves(queues);
   const replayQueues = projections.map((name) => `${name}-replay`);
   // Every shard consumer's parked batches: a redrive re-reads them and hands them back (on AWS: their on-failure records).
@@ -447,16 +467,13 @@ export const expandTopology = (app: AppDefinition): Topology => {
     redrivable.flatMap(([, c]) => (Object.hasOwn(tables, c.source) ? [[c.source, "read" as const]] : [])),
   ) as Partial<Record<TableName, "read">>;
   const rereadKinesis = redrivable.some(([, c]) => Object.hasOwn(kinesisStreams, c.source));
+  const replayDeadLetters = replayQueues.map((name) => queues[name]!.deadLetter!.queue);
   const admin: RouteSpec[] = [
-    {
-      method: "POST",
-      path: "/admin/replay",
-      handler: "functions/replay.handler",
-      roles: ["admin"],
-      // `reset` empties the projection's items first.
-      tables: { projections: "readwrite" },
-      uses: { buckets: { archive: "read" }, queues: grant("send", replayQueues) },
-    },
+    // A rebuild takes the projection's next generation in the job's transaction; the job goes to the runners' queue.
+    { method: "POST", path: "/admin/replays", handler: "functions/replays.start", roles: ["admin"], tables: { projections: "readwrite" }, uses: { queues: { replays: "send" } } },
+    { method: "GET", path: "/admin/replays", handler: "functions/replays.list", roles: ["admin"], tables: { projections: "read" } },
+    { method: "GET", path: "/admin/replays/{replayId}", handler: "functions/replays.status", roles: ["admin"], tables: { projections: "read" } },
+    { method: "DELETE", path: "/admin/replays/{replayId}", handler: "functions/replays.cancel", roles: ["admin"], tables: { projections: "readwrite" }, uses: { queues: { replays: "send" } } },
     {
       method: "POST",
       path: "/admin/redrive",
@@ -472,13 +489,30 @@ export const expandTopology = (app: AppDefinition): Topology => {
       },
     },
   ];
+  // Replay jobs' runner: reads the archive, feeds the replay queues and watches them and their dead letters drain,
+  // checks the archive index against the snapshots (a rebuild waits for the archive to hold the log), swaps generations.
+  const replayer: QueueConsumerSpec = {
+    source: "replays",
+    handler: "functions/replayer.handler",
+    batchSize: 1,
+    timeoutSeconds: 60,
+    tables: { projections: "readwrite", snapshots: "scan" },
+    uses: { buckets: { archive: "read" }, queues: { ...grant("feed", replayQueues), ...grant("count", replayDeadLetters), replays: "send" } },
+  };
+  const onDeploy: FunctionSpec = {
+    handler: "functions/replayer.onDeploy",
+    timeoutSeconds: 60,
+    tables: { projections: "readwrite" },
+    uses: { buckets: { archive: "read" }, queues: { replays: "send" } },
+  };
   return {
     queues,
     streamConsumers,
     kinesisConsumers,
-    queueConsumers: added.queueConsumers,
+    queueConsumers: { ...added.queueConsumers, replays: replayer },
     routes: [...engineRoutes, ...added.routes, ...admin],
     fallbackRoute,
     projections,
+    onDeploy,
   };
 };

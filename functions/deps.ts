@@ -1,6 +1,7 @@
 // What handlers need, built from the Lambda environment. The local runtime
 // builds the same shapes itself and passes them to each handler's `make…`.
 // The one place a Lambda learns which app it runs: core/app.ts.
+import type { ReplayTimings } from "../core/replay-jobs.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { app } from "../core/app.js";
 import { expandApp, partOf, type ExpandedApp } from "../core/app-definition.js";
@@ -79,6 +80,10 @@ export interface FanoutDeps extends ApiDeps {
   readonly names: FanoutNames;
   /** Re-delivery of parked stream batches, where the deployment offers it (the local stack). */
   readonly parked?: ParkedBatches;
+  /** Replay jobs' timings, where a deployment shortens them (tests of the local stack). */
+  readonly timings?: Partial<ReplayTimings>;
+  /** Aborted as the local stack stops: a replay runner's turn ends at its next step. */
+  readonly stopping?: AbortSignal;
 }
 
 /** The names a function was given: a queue it may not use has no URL. */

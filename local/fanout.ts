@@ -28,7 +28,7 @@ export interface LocalFanout {
 const LOCAL_VISIBILITY_TIMEOUT_SECONDS = "2";
 
 const queueAttributes = (spec: QueueSpec, arns: Partial<Record<string, string>>): Record<string, string> => ({
-  VisibilityTimeout: LOCAL_VISIBILITY_TIMEOUT_SECONDS,
+  VisibilityTimeout: String(spec.localVisibilityTimeoutSeconds ?? LOCAL_VISIBILITY_TIMEOUT_SECONDS),
   ...(spec.fifo ? { FifoQueue: "true" } : {}),
   ...(spec.deadLetter
     ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arns[spec.deadLetter.queue], maxReceiveCount: spec.deadLetter.maxReceiveCount }) }

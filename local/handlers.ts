@@ -16,7 +16,8 @@ import * as projector from "../functions/projector.js";
 import * as publisher from "../functions/publisher.js";
 import * as query from "../functions/query.js";
 import * as redrive from "../functions/redrive.js";
-import * as replay from "../functions/replay.js";
+import * as replayer from "../functions/replayer.js";
+import * as replays from "../functions/replays.js";
 import * as sequencer from "../functions/sequencer.js";
 import { snapshotCache } from "../core/sequencer/sequencer.js";
 import * as state from "../functions/state.js";
@@ -33,7 +34,10 @@ const http: Readonly<Record<string, (deps: FanoutDeps, spec: RouteSpec) => HttpH
   "functions/state.handler": state.makeHandler,
   "functions/view.handler": view.makeHandler,
   "functions/query.handler": query.makeHandler,
-  "functions/replay.handler": replay.makeHandler,
+  "functions/replays.start": replays.makeStart,
+  "functions/replays.list": replays.makeList,
+  "functions/replays.status": replays.makeStatus,
+  "functions/replays.cancel": replays.makeCancel,
   "functions/redrive.handler": redrive.makeHandler,
 };
 
@@ -56,6 +60,8 @@ const kinesis: Readonly<Record<string, Factory<KinesisStreamEvent, KinesisStream
 
 const queue: Readonly<Record<string, Factory<SQSEvent, SQSBatchResponse>>> = {
   "functions/projector.replay": projector.makeReplay,
+  // One turn of a job at a time, shorter than the replays queue's local visibility timeout.
+  "functions/replayer.handler": (deps) => replayer.makeHandler({ ...deps, budgetMs: 10_000, signal: deps.stopping }),
 };
 
 const lookup = <F>(table: Readonly<Record<string, F>>, kind: string, handler: string): F => {

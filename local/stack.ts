@@ -4,6 +4,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { outcomeFeed } from "../core/commands.js";
+import { ensureProjectionVersions, kick, unfinishedJobs, type ReplayTimings } from "../core/replay-jobs.js";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import type { ExpandedApp } from "../core/app-definition.js";
 import { routeKeyOf } from "../core/routing.js";
@@ -57,6 +58,8 @@ export interface StackOptions {
    * step, e.g. after a transaction committed).
    */
   readonly intercept?: (call: InterceptedCall) => void | Promise<void>;
+  /** Replay jobs' timings (tests shorten the wait before a replaced generation is deleted). */
+  readonly replayTimings?: Partial<ReplayTimings>;
   /** Wraps Kinesis consumers (tests that inject failures). */
   readonly wrapKinesisHandler?: (
     name: string,
@@ -144,6 +147,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           after: (call) => intercept({ ...call, client: name as InterceptedCall["client"], phase: "after" }),
         });
     const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
+    const stopping = new AbortController();
     const redrivers = new Map<string, () => Promise<{ redriven: number; remaining: number }>>();
     const deps: FanoutDeps = {
       store,
@@ -152,6 +156,8 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       endpoints,
       identityFromBody: !options.jwt,
       outcomes: outcomeFeed(),
+      timings: options.replayTimings,
+      stopping: stopping.signal,
       ...fanout.clients,
       names: fanout.names,
       parked: {
@@ -245,6 +251,13 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
 
     const gateway = await startGateway(deps, options.port, { jwt: options.jwt, principals: options.principals ?? [localPrincipal] });
     stops.push(gateway.stop);
+    // First of all at a stop: a replay runner's turn ends at its next step, and the job is handed on to the next run.
+    stops.push(async () => stopping.abort());
+
+    // What a deployment does: rebuild each projection whose version changed. And what a restart owes the
+    // replay jobs the last run left unfinished: their runner back (the data lock says the last process is gone).
+    for (const job of await unfinishedJobs(store)) await kick(deps, job.key, { takeOver: true });
+    for (const job of await ensureProjectionVersions(deps)) log("a projection's version changed: rebuilding it", { projection: job.handler, replayId: job.key, reason: job.reason });
 
     return {
       url: gateway.url,

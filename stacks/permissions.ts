@@ -30,12 +30,14 @@ export interface Resources {
 // TransactWriteItems and TransactGetItems have no IAM action of their own: each
 // item is authorized as PutItem / UpdateItem / ConditionCheckItem / GetItem.
 const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"];
-const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"];
+// Deletes: a pending archive marker, a retired generation of read models (BatchWriteItem of deletes).
+const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"];
 
 export const dynamodbActions: Record<Access, readonly string[]> = {
   read,
   write,
   readwrite: [...new Set([...read, ...write])],
+  scan: [...read, "dynamodb:Scan"],
 };
 
 // What the event source mapping itself calls (CDK grants the same when it is
@@ -53,6 +55,9 @@ export const dynamodbStreamActions = ["dynamodb:DescribeStream", "dynamodb:GetSh
 export const sqsActions = {
   send: ["sqs:SendMessage"],
   consume: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+  // A replay job sends to a replay queue and watches it drain, and its dead letters.
+  feed: ["sqs:SendMessage", "sqs:GetQueueAttributes"],
+  count: ["sqs:GetQueueAttributes"],
 } as const;
 
 // PublishBatch is authorized as Publish.
@@ -122,5 +127,10 @@ export function access(
 /** A function as its topology entry describes it: handler, its generic handler's settings, environment and grants. */
 export function functionProps(spec: FunctionSpec, resources: Resources, source?: EventSource): FunctionProps {
   const { environment, permissions } = access(spec, resources, source);
-  return { handler: spec.handler, environment: { ...spec.environment, ...environment }, permissions };
+  return {
+    handler: spec.handler,
+    environment: { ...spec.environment, ...environment },
+    permissions,
+    ...(spec.timeoutSeconds !== undefined ? { timeout: spec.timeoutSeconds } : {}),
+  };
 }

@@ -18,14 +18,16 @@ import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.j
 import { archive } from "../core/fanout/archiver.js";
 import { cartSummary } from "../core/cart/cart-summary.js";
 import { openCarts } from "../core/cart/open-carts.js";
-import { project, queryReadModels, resetProjection, type AnyProjection } from "../core/projections/index.js";
+import { project, queryReadModels, type AnyProjection } from "../core/projections/index.js";
 import type { EventRecord } from "../core/records.js";
 import { redrive } from "../core/redrive.js";
-import { replayPage, type ReplayDeps } from "../core/replay.js";
+import { replayPage, type ReplayDeps, type ReplayMessage } from "../core/replay.js";
+import { loadJob, runReplay, type ReplayJobDeps } from "../core/replay-jobs.js";
+import { loadGenerations, partitionOf } from "../core/projections/index.js";
 import type { QueueName, QueueSpec } from "../core/topology.js";
 import { referenceApp, replayProjector, routeSpec, topology } from "./support/app.js";
 import { makeHandler as makeRedriveRoute } from "../functions/redrive.js";
-import { makeHandler as makeReplayRoute } from "../functions/replay.js";
+import { makeStart } from "../functions/replays.js";
 import { localAwsConfig, startDynamo, type LocalDynamo } from "../local/dynamodb.js";
 import { fauxqsClientConfig, s3ClientConfig, startFauxqs, type LocalFauxqs } from "../local/fauxqs.js";
 import { createTables } from "../local/tables.js";
@@ -113,7 +115,7 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: "replay-archive" }));
   const arns: Partial<Record<string, string>> = {};
   const queueUrls = Object.fromEntries(Object.keys(topology.queues).map((name) => [name, ""])) as Record<QueueName, string>;
-  for (const name of ["cart-summary-replay-dlq", "open-carts-replay-dlq", "cart-summary-replay", "open-carts-replay", "cart-summary-failures"] as const)
+  for (const name of ["cart-summary-replay-dlq", "open-carts-replay-dlq", "cart-summary-replay", "open-carts-replay", "cart-summary-failures", "replays-dlq", "replays"] as const)
     queueUrls[name] = await createQueue(name, arns);
   names = { archiveBucket: "replay-archive", queueUrls };
   deps = { s3, sqs, names, app: referenceApp };
@@ -148,14 +150,15 @@ const drain = async (queue: QueueName): Promise<Message[]> => {
   }
 };
 
-const bodyOf = (m: Message) => JSON.parse(m.Body!) as EventRecord;
+const messageOf = (m: Message) => JSON.parse(m.Body!) as ReplayMessage;
+const bodyOf = (m: Message) => messageOf(m).event;
 
 /** Runs pages until the range is done; answers the pages' results. */
 const replayAll = async (handler: "cart-summary" | "open-carts", replayId: string, range: { from?: number; to?: number } = {}, bucket = "replay-archive") => {
   const pages = [];
   let startAfter: string | undefined;
   do {
-    const page = await replayPage({ ...deps, names: { ...names, archiveBucket: bucket } }, { handler, replayId, maxObjects: 3, startAfter, ...range });
+    const page = await replayPage({ ...deps, names: { ...names, archiveBucket: bucket } }, { handler, replayId, generation: 1, maxObjects: 3, startAfter, ...range });
     pages.push(page);
     startAfter = page.nextStartAfter;
   } while (startAfter);
@@ -176,6 +179,7 @@ describe("replayPage", () => {
       [...cartEventsInLog].sort((a, b) => a.eventId.localeCompare(b.eventId)),
     );
     for (const m of messages) {
+      expect(messageOf(m).replay).toEqual({ id: "r1", generation: 1 });
       expect(m.Attributes?.MessageGroupId).toBe(bodyOf(m).streamId);
       expect(m.Attributes?.MessageDeduplicationId).toBe(`r1:${bodyOf(m).eventId}`);
     }
@@ -186,13 +190,13 @@ describe("replayPage", () => {
 
   it("sends nothing new when a page is retried with the same replay id, and everything again under a new one", async () => {
     // Prepare
-    const first = await replayPage(deps, { handler: "open-carts", replayId: "r2", maxObjects: 2 });
+    const first = await replayPage(deps, { handler: "open-carts", replayId: "r2", generation: 1, maxObjects: 2 });
     const sent = await drain("open-carts-replay");
 
     // Act
-    const retried = await replayPage(deps, { handler: "open-carts", replayId: "r2", maxObjects: 2 });
+    const retried = await replayPage(deps, { handler: "open-carts", replayId: "r2", generation: 1, maxObjects: 2 });
     const afterRetry = await drain("open-carts-replay");
-    const renewed = await replayPage(deps, { handler: "open-carts", replayId: "r3", maxObjects: 2 });
+    const renewed = await replayPage(deps, { handler: "open-carts", replayId: "r3", generation: 1, maxObjects: 2 });
     const afterRenewal = await drain("open-carts-replay");
 
     // Assess
@@ -254,43 +258,52 @@ const consume = async (projection: AnyProjection, queue: QueueName) => {
 
 const models = async (projection: AnyProjection) => (await queryReadModels(store, projection)).map(({ key, model, versions }) => ({ key, model, versions }));
 
-describe("POST /admin/replay", () => {
-  it.each<AnyProjection>([cartSummary, openCarts])("resets $name and rebuilds exactly the read model the live path built", async (projection) => {
+describe("a rebuild job", () => {
+  const jobDeps = (): ReplayJobDeps => ({ store, ...deps, clock: Date.now, timings: { retireAfterMs: 200, pollMs: 50, pageObjects: 4 } });
+
+  it.each<AnyProjection>([cartSummary, openCarts])("builds $name's next generation from the archive, equal to the live one, and serves it", async (projection) => {
     // Prepare: the live path, Kinesis-sized batches of the log
     for (let i = 0; i < log.length; i += 7) expect((await project(store, projection, log.slice(i, i + 7))).failures).toEqual([]);
     const live = await models(projection);
-    const route = makeReplayRoute({ store, ...deps, identityFromBody: true }, routeSpec("POST /admin/replay"));
-    const post = async (body: unknown) => answerOf(await route(httpEvent({ method: "POST", path: "/admin/replay", body })));
+    const route = makeStart({ ...jobDeps(), identityFromBody: true }, routeSpec("POST /admin/replays"));
 
-    // Act
-    const pages = [await post({ handler: projection.name, reset: true, replayId: `rebuild-${projection.name}`, maxObjects: 4 })];
-    while (!pages.at(-1)!.body.done)
-      pages.push(await post({ handler: projection.name, replayId: `rebuild-${projection.name}`, maxObjects: 4, startAfter: pages.at(-1)!.body.nextStartAfter }));
-    const afterReset = await models(projection);
-    await consume(projection, `${projection.name}-replay` as QueueName);
+    // Act: the job runs in turns while the projector takes its queue, as the stack's pollers would
+    const answer = answerOf(await route(httpEvent({ method: "POST", path: "/admin/replays", body: { handler: projection.name, reset: true } })));
+    const replayId = answer.body.replayId as string;
+    let result;
+    do {
+      result = await runReplay(jobDeps(), replayId, { deadline: Date.now() + 300 });
+      await consume(projection, `${projection.name}-replay` as QueueName);
+    } while (result !== "ended");
+    const job = await loadJob(store, replayId);
+    const generations = await loadGenerations(store, projection.name);
 
     // Assess
-    expect(pages.map((p) => p.status)).toEqual(pages.map(() => 200));
-    expect(pages[0]!.body).toMatchObject({ handler: projection.name, deleted: live.length, objectsRead: 4 });
-    expect(pages.reduce((n, p) => n + p.body.eventsSent, 0)).toBe(cartEventsInLog.length);
-    expect(afterReset).toEqual([]);
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ statusUrl: `/admin/replays/${replayId}`, state: "running", reset: true });
+    expect(job).toMatchObject({ state: "done", phase: "ended", objectsRead: objectCount, objectsTotal: objectCount, eventsSent: cartEventsInLog.length });
+    expect(job!.eventsApplied).toBeGreaterThanOrEqual(cartEventsInLog.length);
     expect(live).toHaveLength(8);
-    expect(await models(projection)).toEqual(live);
+    expect(generations).toMatchObject({ serving: { generation: job!.generation, version: 1 } });
+    expect(generations?.building).toBeUndefined();
+    expect(generations?.retiring).toBeUndefined();
+    expect(await models({ ...projection, name: partitionOf(projection.name, job!.generation) })).toEqual(live);
+    // The generation it replaced is deleted.
+    expect(await models(projection)).toEqual([]);
   });
 
   it("answers 400 naming the projections for an unknown handler, and writes nothing", async () => {
     // Prepare
-    const route = makeReplayRoute({ store, ...deps, identityFromBody: true }, routeSpec("POST /admin/replay"));
+    const route = makeStart({ ...jobDeps(), identityFromBody: true }, routeSpec("POST /admin/replays"));
     const before = await models(cartSummary);
 
     // Act
-    const answer = answerOf(await route(httpEvent({ method: "POST", path: "/admin/replay", body: { handler: "carts", reset: true } })));
+    const answer = answerOf(await route(httpEvent({ method: "POST", path: "/admin/replays", body: { handler: "carts", reset: true } })));
 
     // Assess
     expect(answer.status).toBe(400);
     expect(answer.body.issues).toEqual([{ field: "handler", rule: "must be one of cart-summary, open-carts" }]);
     expect(await models(cartSummary)).toEqual(before);
-    await resetProjection(store, cartSummary.name);
   });
 });
 
@@ -311,7 +324,7 @@ describe("redrive", () => {
     // Prepare: three parked messages of two groups
     const [a1, a2] = cartStream("dead-a", [opened(), added("x", 1, 1)]);
     const [b1] = cartStream("dead-b", [opened()]);
-    await park("cart-summary-replay-dlq", [a1!, b1!, a2!].map((e) => ({ body: JSON.stringify(e), group: e.streamId })));
+    await park("cart-summary-replay-dlq", [a1!, b1!, a2!].map((e) => ({ body: JSON.stringify({ replay: { id: "r-dead", generation: 1 }, event: e }), group: e.streamId })));
 
     // Act
     const result = await redrive(deps, { queue: "cart-summary-replay-dlq", redriveId: "d1" });
@@ -331,7 +344,7 @@ describe("redrive", () => {
     // Prepare: three parked messages, and an SQS that refuses every SendMessageBatch.
     const [a1, a2] = cartStream("stuck-a", [opened(), added("x", 1, 1)]);
     const [b1] = cartStream("stuck-b", [opened()]);
-    await park("cart-summary-replay-dlq", [a1!, b1!, a2!].map((e) => ({ body: JSON.stringify(e), group: e.streamId })));
+    await park("cart-summary-replay-dlq", [a1!, b1!, a2!].map((e) => ({ body: JSON.stringify({ replay: { id: "r-dead", generation: 1 }, event: e }), group: e.streamId })));
     const refusing = new SQSClient(fauxqsClientConfig(fauxqs.endpoint));
     refusing.middlewareStack.add(
       (next, context) => async (args) => {
