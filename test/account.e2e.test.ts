@@ -106,7 +106,7 @@ describe("GET /streams/{streamId}/state", () => {
     const before = await api.get("/streams/cart:pit-cart/state?at=2026-11-03T00:00:00Z");
 
     // Assess
-    expect(current.body).toEqual({ streamId: "cart:pit-cart", version: 2, state: { status: "open", owner: "u", items: [{ sku: "A", quantity: 1, unitPrice: 5 }] } });
+    expect(current.body).toEqual({ streamId: "cart:pit-cart", version: 2, state: { status: "open", owner: "u", items: [{ sku: "A", quantity: 1, unitPrice: 5, currency: "EUR" }] } });
     expect(v1.body).toEqual({ streamId: "cart:pit-cart", version: 1, state: { status: "open", owner: "u", items: [] } });
     expect(before.body).toEqual(v1.body);
   });

@@ -39,7 +39,7 @@ describe("the README's curl session, step by step", () => {
     expect(added.body).toMatchObject({
       status: "accepted",
       seq: 2,
-      events: [{ version: 2, type: "ItemAdded", data: { sku: "SKU-1", quantity: 2, unitPrice: 1299 } }],
+      events: [{ version: 2, type: "ItemAdded", data: { sku: "SKU-1", quantity: 2, unitPrice: 1299, currency: "EUR" } }],
     });
   });
 
@@ -109,8 +109,8 @@ describe("the README's curl session, step by step", () => {
       status: "closed",
       owner: "u-1",
       items: [
-        { sku: "SKU-1", quantity: 2, unitPrice: 1299 },
-        { sku: "SKU-2", quantity: 1, unitPrice: 500 },
+        { sku: "SKU-1", quantity: 2, unitPrice: 1299, currency: "EUR" },
+        { sku: "SKU-2", quantity: 1, unitPrice: 500, currency: "EUR" },
       ],
       total: 3098,
       version: 4,
@@ -133,9 +133,16 @@ describe("the README's curl session, step by step", () => {
     ]);
     expect(events.map((e) => e.data)).toEqual([
       { owner: "u-1" },
-      { sku: "SKU-1", quantity: 2, unitPrice: 1299 },
-      { sku: "SKU-2", quantity: 1, unitPrice: 500 },
+      { sku: "SKU-1", quantity: 2, unitPrice: 1299, currency: "EUR" },
+      { sku: "SKU-2", quantity: 1, unitPrice: 500, currency: "EUR" },
       { total: 3098 },
+    ]);
+    // Written at ItemAdded's current version, so not upcast: no storedTypeVersion.
+    expect(events.map((e) => [e.typeVersion, e.storedTypeVersion])).toEqual([
+      [undefined, undefined],
+      [2, undefined],
+      [2, undefined],
+      [undefined, undefined],
     ]);
     for (const event of events) {
       expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt);
