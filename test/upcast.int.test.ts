@@ -19,6 +19,7 @@ import { stateAt, verifySnapshot } from "../core/history.js";
 import { loadReadModel, project, type AnyProjection } from "../core/projections/index.js";
 import type { EventRecord } from "../core/records.js";
 import { sequence, type SequencerDeps } from "../core/sequencer/sequencer.js";
+import { upcasterOf } from "../core/upcast.js";
 import { makeHandler as makeEventsRoute } from "../functions/events.js";
 import { startDynamo, type LocalDynamo } from "../local/dynamodb.js";
 import { s3ClientConfig, startFauxqs, type LocalFauxqs } from "../local/fauxqs.js";
@@ -98,8 +99,8 @@ const storedItems = async (cartId: string): Promise<EventRecord[]> =>
 beforeAll(async () => {
   [dynamo, fauxqs] = await Promise.all([startDynamo(), startFauxqs()]);
   connection = interceptedStore(dynamo.endpoint, tables);
-  store = connection.store;
-  raw = { db: store.db, tables };
+  raw = connection.store;
+  store = { ...raw, upcast: upcasterOf(expanded.microservices) };
   await createTables(connection.client, tables);
   s3 = new S3Client(s3ClientConfig(fauxqs.endpoint));
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));

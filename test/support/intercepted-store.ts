@@ -2,10 +2,7 @@
 // command before it is sent: to count calls, to let a competing writer in
 // first, or to throw what only real DynamoDB throws.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { app } from "../../core/app.js";
-import { expandApp } from "../../core/app-definition.js";
 import { documentClient, type Store, type TableNames } from "../../core/dynamo.js";
-import { upcasterOf } from "../../core/upcast.js";
 import { localAwsConfig } from "../../local/dynamodb.js";
 import { aroundCalls, type Call } from "../../local/middleware.js";
 
@@ -24,8 +21,7 @@ export const interceptedStore = (endpoint: string, tables: TableNames, intercept
   const client = new DynamoDBClient(localAwsConfig(endpoint));
   const db = documentClient(client);
   if (intercept) aroundCalls(db, "testIntercept", { before: intercept });
-  // Reads events as the deployed stores do: at their types' current versions.
-  return { store: { db, tables, upcast: upcasterOf(expandApp(app).microservices) }, client, destroy: () => client.destroy() };
+  return { store: { db, tables }, client, destroy: () => client.destroy() };
 };
 
 /** The snapshot a TransactWriteItems input writes, if any: tells which aggregate it commits. */
