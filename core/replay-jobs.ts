@@ -617,7 +617,8 @@ const swap = async (deps: ReplayJobDeps, job: ReplayJob, timings: ReplayTimings)
 
 /** A job as GET /admin/replays/{id} shows it: its counts, rate and time left. */
 export const progressOf = (job: ReplayJob, now: number) => {
-  const elapsed = Math.max(1, (job.endedAt ?? now) - job.createdAt) / 1000;
+  // Up to the swap for a rebuild: the wait before the old generation is deleted is not replaying.
+  const elapsed = Math.max(1, (job.swappedAt ?? job.endedAt ?? now) - job.createdAt) / 1000;
   const rate = job.eventsApplied / elapsed;
   const objectsLeft = job.objectsTotal === undefined ? undefined : Math.max(0, job.objectsTotal - job.objectsRead);
   const sendSeconds = objectsLeft === undefined || job.objectsRead === 0 ? undefined : (objectsLeft * elapsed) / job.objectsRead;

@@ -1,4 +1,4 @@
-// The CLIs' one HTTP call: POST JSON to the running stack, answer the JSON.
+// The CLIs' HTTP calls to the running stack: JSON in, JSON out.
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const defaultUrl = (env: NodeJS.ProcessEnv = process.env): string => `http://localhost:${env.PORT ?? 4000}`;
@@ -13,11 +13,14 @@ export class RequestFailed extends Error {
  * Answers the body of a 2xx; throws RequestFailed, retryable for network errors and 5xx.
  * `token` (default $ORDINAL_TOKEN) goes as a bearer token, for a stack started with --auth.
  */
-export const postJson = async <T>(url: string, body: unknown, token: string | undefined = process.env.ORDINAL_TOKEN): Promise<T> => {
+export const postJson = <T>(url: string, body: unknown, token: string | undefined = process.env.ORDINAL_TOKEN): Promise<T> => requestJson<T>("POST", url, body, token);
+
+/** As postJson, for any method; `body` undefined sends none. */
+export const requestJson = async <T>(method: string, url: string, body?: unknown, token: string | undefined = process.env.ORDINAL_TOKEN): Promise<T> => {
   let response: Response;
   try {
-    const headers = { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
-    response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
+    const headers = { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    response = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch (error) {
     throw new RequestFailed(`cannot reach ${url}: ${(error as Error).message} (is the stack running? npm start)`, true);
   }

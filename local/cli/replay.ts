@@ -1,20 +1,82 @@
-// npm run replay -- --handler cart-summary [--from <time>] [--to <time>] [--reset] [--url <url>]
-// Replays a projection from the archive through the running stack, a page of
-// archive objects per request, and prints progress and totals.
+// npm run replay -- --handler cart-summary [--reset] [--from <time>] [--to <time>] [--detach] [--url <url>]
+// npm run replay -- --status <replayId> | --cancel <replayId> | --list
+// Starts a replay job on the running stack and shows its progress as a bar
+// until it ends; exits non-zero if it fails or is cancelled. The job runs in
+// the stack, not here: --detach returns at once, and Ctrl-C leaves it running.
+import { SingleBar } from "cli-progress";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { ulid } from "ulid";
-import { defaultUrl, postJson, withRetries } from "./post.js";
+import { defaultUrl, requestJson, withRetries } from "./post.js";
 
-interface PageAnswer {
+/** GET /admin/replays/{id}, as core/replay-jobs.ts progressOf answers it. */
+export interface ReplayStatus {
   readonly replayId: string;
-  readonly deleted?: number;
+  readonly handler: string;
+  readonly state: "running" | "done" | "failed" | "cancelled";
+  readonly phase: string;
+  readonly reset: boolean;
+  readonly objectsTotal: number | null;
   readonly objectsRead: number;
   readonly eventsSent: number;
-  readonly done: boolean;
-  readonly nextStartAfter?: string;
+  readonly eventsApplied: number;
+  readonly streamsBehind?: number;
+  readonly eventsPerSecond: number;
+  readonly etaSeconds: number | null;
+  readonly error?: string;
+  readonly statusUrl?: string;
 }
 
-const usage = "usage: npm run replay -- --handler <name> [--from <ISO time>] [--to <ISO time>] [--reset] [--max-objects <n>] [--url <url>]";
+const usage = [
+  "usage: npm run replay -- --handler <projection> [--reset] [--from <ISO time>] [--to <ISO time>] [--detach] [--url <url>]",
+  "       npm run replay -- --status <replayId> | --cancel <replayId> | --list [--url <url>]",
+  "  --reset  rebuild: a new generation of the read models from the whole archive, served once it has caught up",
+].join("\n");
+
+/** How far a job is, 0-100: half for the archive read, half for the projector's share of what was sent. */
+export const percentOf = (s: ReplayStatus): number => {
+  if (s.state === "done") return 100;
+  const read = s.objectsTotal ? s.objectsRead / s.objectsTotal : s.phase === "draining" || s.phase === "retiring" ? 1 : 0;
+  const applied = s.eventsSent ? Math.min(1, s.eventsApplied / s.eventsSent) : read === 1 ? 1 : 0;
+  return Math.floor(((read + applied) / 2) * 100);
+};
+
+/** The words after the bar. */
+export const describeStatus = (s: ReplayStatus): string =>
+  [
+    s.phase === "waiting-for-archive" ? `waiting for the archive${s.streamsBehind ? ` (${s.streamsBehind} streams behind)` : ""}` : s.phase,
+    `${s.objectsRead}/${s.objectsTotal ?? "?"} objects`,
+    `${s.eventsApplied}/${s.eventsSent} events applied`,
+    `${s.eventsPerSecond} events/s`,
+    s.etaSeconds === null ? "" : `${s.etaSeconds} s left`,
+  ]
+    .filter(Boolean)
+    .join(" | ");
+
+const line = (s: ReplayStatus) => `replay ${s.replayId} of ${s.handler}: ${s.state}, ${describeStatus(s)}${s.error ? `\n  ${s.error}` : ""}`;
+
+const follow = async (base: string, statusUrl: string): Promise<ReplayStatus> => {
+  const bar = new SingleBar({
+    format: "{handler} [{bar}] {percentage}% | {words}",
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 2_000,
+    etaBuffer: 1,
+  });
+  let status = await withRetries(3, () => requestJson<ReplayStatus>("GET", `${base}${statusUrl}`));
+  bar.start(100, percentOf(status), { handler: status.handler, words: describeStatus(status) });
+  process.once("SIGINT", () => {
+    bar.stop();
+    console.log(`\nthe replay goes on in the stack: npm run replay -- --status ${status.replayId}; stop it with --cancel ${status.replayId}`);
+    process.exit(130);
+  });
+  while (status.state === "running") {
+    await sleep(250);
+    status = await withRetries(5, () => requestJson<ReplayStatus>("GET", `${base}${statusUrl}`));
+    bar.update(percentOf(status), { words: describeStatus(status) });
+  }
+  bar.stop();
+  return status;
+};
 
 const main = async () => {
   const { values } = parseArgs({
@@ -23,47 +85,38 @@ const main = async () => {
       from: { type: "string" },
       to: { type: "string" },
       reset: { type: "boolean", default: false },
-      "max-objects": { type: "string" },
+      detach: { type: "boolean", default: false },
+      status: { type: "string" },
+      cancel: { type: "string" },
+      list: { type: "boolean", default: false },
       url: { type: "string", default: defaultUrl() },
       help: { type: "boolean", default: false },
     },
     strict: true,
   });
   if (values.help) return void console.log(usage);
+  const base = values.url.replace(/\/$/, "");
+  if (values.list) {
+    const { replays } = await requestJson<{ replays: ReplayStatus[] }>("GET", `${base}/admin/replays`);
+    for (const replay of replays) console.log(line(replay));
+    return;
+  }
+  if (values.status) return void console.log(line(await requestJson<ReplayStatus>("GET", `${base}/admin/replays/${values.status}`)));
+  if (values.cancel) return void console.log(line(await requestJson<ReplayStatus>("DELETE", `${base}/admin/replays/${values.cancel}`)));
   if (!values.handler) throw new Error(`--handler is required\n${usage}`);
-  const endpoint = `${values.url.replace(/\/$/, "")}/admin/replay`;
-  const request = {
+  const body = {
     handler: values.handler,
     ...(values.from !== undefined ? { from: values.from } : {}),
     ...(values.to !== undefined ? { to: values.to } : {}),
-    ...(values["max-objects"] !== undefined ? { maxObjects: Number(values["max-objects"]) } : {}),
+    ...(values.reset ? { reset: true } : {}),
   };
-
-  // Pages of one replay share its id, so a retried page's messages are dropped
-  // by SQS as duplicates. A retried resetting page takes a new id instead: the
-  // reset may have run again and wiped what the first attempt's messages built.
-  let replayId = ulid();
-  let startAfter: string | undefined;
-  const totals = { pages: 0, objectsRead: 0, eventsSent: 0 };
-  const started = Date.now();
-  for (;;) {
-    const first = totals.pages === 0;
-    const page = await withRetries(3, (attempt) => {
-      if (first && values.reset && attempt > 1) replayId = ulid();
-      return postJson<PageAnswer>(endpoint, { ...request, replayId, ...(first && values.reset ? { reset: true } : {}), ...(startAfter ? { startAfter } : {}) });
-    });
-    if (page.deleted !== undefined) console.log(`reset ${values.handler}: ${page.deleted} read-model items deleted`);
-    totals.pages++;
-    totals.objectsRead += page.objectsRead;
-    totals.eventsSent += page.eventsSent;
-    console.log(`page ${totals.pages}: ${page.objectsRead} objects read, ${page.eventsSent} events sent (so far ${totals.objectsRead} objects, ${totals.eventsSent} events)`);
-    if (page.done || page.nextStartAfter === undefined) break;
-    startAfter = page.nextStartAfter;
-  }
-  const seconds = (Date.now() - started) / 1000;
-  console.log(
-    `replay ${replayId} of ${values.handler} sent: ${totals.objectsRead} objects read, ${totals.eventsSent} events sent in ${totals.pages} pages, ${seconds.toFixed(1)} s; the projector applies them from its queue`,
-  );
+  // Not retried: a POST that timed out may have started a job; --list shows it.
+  const started = await requestJson<ReplayStatus & { statusUrl: string }>("POST", `${base}/admin/replays`, body);
+  console.log(`replay ${started.replayId} of ${started.handler} started${values.reset ? " (a rebuild: the current read models serve until it has caught up)" : ""}: ${base}${started.statusUrl}`);
+  if (values.detach) return;
+  const ended = await follow(base, started.statusUrl);
+  console.log(line(ended));
+  if (ended.state !== "done") process.exitCode = 1;
 };
 
 main().catch((error: Error) => {
