@@ -76,8 +76,13 @@ export const tables = {
 
 export type TableName = keyof typeof tables;
 
-/** What a function may do to a table: the stacks turn this into IAM actions. `scan` is `read` plus Scan. */
-export type Access = "read" | "write" | "readwrite" | "scan";
+/**
+ * What a function may do to a table: the stacks turn this into IAM actions.
+ * `scan` is `read` plus Scan; `manage` is `readwrite` plus deletes, for the
+ * items an engine part keeps and removes (the archive's pending markers, a
+ * retired generation of read models, a cancelled rebuild's).
+ */
+export type Access = "read" | "write" | "readwrite" | "scan" | "manage";
 
 export interface FunctionSpec {
   /** Handler path as SST expects it: file without extension + export name. */
@@ -259,8 +264,8 @@ const archiver: KinesisConsumerSpec = {
   retryAttempts: 10,
   maxBatchingWindowSeconds: 5,
   failureDestination: "archiver-failures",
-  // The archive index (which version of each stream is archived) lives in the projections table.
-  tables: { projections: "readwrite", events: "read" },
+  // The archive index (which version of each stream is archived) lives in the projections table, with its pending markers.
+  tables: { projections: "manage", events: "read" },
   uses: { kinesis: { allEvents: "read" }, buckets: { archive: "write" } },
 };
 
@@ -282,6 +287,8 @@ export interface Topology {
   readonly projections: readonly string[];
   /** Runs on each deployment (an SST Script on AWS, the stack's start locally): rebuilds projections whose version changed. */
   readonly onDeploy: FunctionSpec;
+  /** Each projection's version: what a deployment must run onDeploy for when it changes. */
+  readonly projectionVersions: Readonly<Record<string, number>>;
 }
 
 /** The environment variables that tell a generic handler what it runs. */
@@ -496,7 +503,7 @@ export const expandTopology = (app: AppDefinition): Topology => {
     handler: "functions/replayer.handler",
     batchSize: 1,
     timeoutSeconds: 60,
-    tables: { projections: "readwrite", snapshots: "scan" },
+    tables: { projections: "manage", snapshots: "scan" },
     uses: { buckets: { archive: "read" }, queues: { ...grant("feed", replayQueues), ...grant("count", replayDeadLetters), replays: "send" } },
   };
   const onDeploy: FunctionSpec = {
@@ -514,5 +521,6 @@ export const expandTopology = (app: AppDefinition): Topology => {
     fallbackRoute,
     projections,
     onDeploy,
+    projectionVersions: Object.fromEntries((app.projections ?? []).map((p) => [p.name, p.version ?? 1])),
   };
 };

@@ -4,7 +4,7 @@ import { StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
 import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
-import { Api, Table, type ApiRouteProps, type Function as Fn, type Queue, type Stack, type StackContext } from "sst/constructs";
+import { Api, Function, Script, Table, type ApiRouteProps, type Function as Fn, type Queue, type Stack, type StackContext } from "sst/constructs";
 import type { ExpandedApp } from "../core/app-definition.js";
 import { routeKeyOf } from "../core/routing.js";
 import { consumerFunctionEnv, tables as tableSpecs, type FunctionSpec, type ShardConsumerSpec, type TableSpec } from "../core/topology.js";
@@ -56,7 +56,7 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">,
     defaults: { authorizer: "users", throttle: { rate: settings.apiRate, burst: settings.apiBurst } },
     // Browsers may call the API only from the deployment's allow-list; no CORS at all without one.
     cors: settings.corsOrigins.length
-      ? { allowOrigins: [...settings.corsOrigins], allowMethods: ["GET", "POST"], allowHeaders: ["authorization", "content-type"], maxAge: "1 hour" }
+      ? { allowOrigins: [...settings.corsOrigins], allowMethods: ["GET", "POST", "DELETE"], allowHeaders: ["authorization", "content-type"], maxAge: "1 hour" }
       : false,
     accessLog: { retention: settings.logRetentionName },
     routes: {
@@ -118,13 +118,23 @@ function buildOrdinal(stack: Stack, { topology }: Pick<ExpandedApp, "topology">,
     }
   }
 
-  const monitoring = createMonitoring(stack, { topology, resources, api, settings });
+  // On a deployment that changes a projection's version (or adds a projection): its rebuild, as a replay job.
+  // The Script runs it as the stack deploys, and again only when the versions change.
+  const onDeploy = new Function(stack, "on-deploy", { ...props("on-deploy", topology.onDeploy), enableLiveDev: false });
+  const script = new Script(stack, "on-deploy-script", {
+    onCreate: onDeploy,
+    onUpdate: onDeploy,
+    version: JSON.stringify(topology.projectionVersions),
+  });
+
+  const monitoring = createMonitoring(stack, { topology, resources, api, settings, others: [["on-deploy", onDeploy]] });
   const parking = Object.entries(topology.queues).flatMap(([name, spec]) => (spec.parks ? [queues[name]!] : []));
   suppress(stack, {
     archive: resources.buckets.archive,
     parking,
     sqsMappings: Object.values(queueConsumers).map((c) => queues[c.source]!.consumerFunction as Fn),
     sst: [stack.node.tryFindChild("CustomResourceHandler")].filter((c) => c !== undefined),
+    script: script.node.tryFindChild("ScriptHandler"),
   });
   stack.addOutputs({ ApiEndpoint: api.url, AlarmTopicArn: monitoring.alarmTopic.topicArn });
   return { api, ...resources, ...monitoring };

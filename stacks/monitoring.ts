@@ -38,9 +38,11 @@ export interface MonitoringInput {
   readonly resources: Resources;
   readonly api: Api;
   readonly settings: DeploySettings;
+  /** Functions outside the API and the consumers (the on-deploy script's), by label. */
+  readonly others?: readonly (readonly [string, Fn])[];
 }
 
-export function createMonitoring(stack: Stack, { topology, resources, api, settings }: MonitoringInput) {
+export function createMonitoring(stack: Stack, { topology, resources, api, settings, others = [] }: MonitoringInput) {
   // Encrypted with a key of its own: SNS's AWS-managed key does not let CloudWatch publish an alarm.
   const alarmKey = new Key(stack, "alarms-key", { enableKeyRotation: true, description: "Ordinal alarm topic", removalPolicy: RemovalPolicy.DESTROY });
   alarmKey.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
@@ -85,6 +87,7 @@ export function createMonitoring(stack: Stack, { topology, resources, api, setti
     alarm(`${name}-iterator-age`, age, ITERATOR_AGE_ALARM_MS, `${name} is an hour or more behind its stream; records expire after the stream's retention`);
   }
   for (const [name, c] of Object.entries(topology.queueConsumers)) add(name, resources.queues[c.source]?.consumerFunction as Fn | undefined);
+  for (const [label, fn] of others) add(label, fn);
 
   for (const [label, fn] of functions) {
     const id = label.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "") || "default";

@@ -36,6 +36,16 @@ export const sstSuppressions: NagPackSuppression[] = [
   { id: "Serverless-LambdaTracing", reason: "SST's stack-metadata handler runs once per deploy" },
 ];
 
+/** SST's Script handler (runs the on-deploy function as the stack deploys): SST's runtime, and CDK's grantInvoke. */
+export const scriptSuppressions: NagPackSuppression[] = [
+  ...sstSuppressions,
+  {
+    id: "AwsSolutions-IAM5",
+    appliesTo: [{ regex: "/^Resource::<.+\\.Arn>:\\*$/" }],
+    reason: "CDK's grantInvoke lets SST's Script handler invoke the on-deploy function and its versions (ARN:*): that one function only",
+  },
+];
+
 /** A failure destination or dead-letter queue: it is where failures end, it needs none of its own. */
 export const parkingSuppressions: NagPackSuppression[] = [
   { id: "AwsSolutions-SQS3", reason: "this queue is itself a failure destination or dead-letter queue, watched by an alarm" },
@@ -55,9 +65,13 @@ function logicalIdOf(bucket: Bucket): string {
   return stack.getLogicalId(bucket.cdk.bucket.node.defaultChild as unknown as import("aws-cdk-lib").CfnElement);
 }
 
-export function suppress(stack: Stack, what: { archive: Bucket; parking: readonly Queue[]; sqsMappings: readonly IConstruct[]; sst: readonly IConstruct[] }) {
+export function suppress(
+  stack: Stack,
+  what: { archive: Bucket; parking: readonly Queue[]; sqsMappings: readonly IConstruct[]; sst: readonly IConstruct[]; script?: IConstruct },
+) {
   NagSuppressions.addStackSuppressions(stack, stackSuppressions(what.archive));
   for (const queue of what.parking) NagSuppressions.addResourceSuppressions(queue.cdk.queue, parkingSuppressions);
   for (const mapping of what.sqsMappings) NagSuppressions.addResourceSuppressions(mapping, sqsMappingSuppressions, true);
   for (const construct of what.sst) NagSuppressions.addResourceSuppressions(construct, sstSuppressions, true);
+  if (what.script) NagSuppressions.addResourceSuppressions(what.script, scriptSuppressions, true);
 }

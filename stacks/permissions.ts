@@ -30,14 +30,16 @@ export interface Resources {
 // TransactWriteItems and TransactGetItems have no IAM action of their own: each
 // item is authorized as PutItem / UpdateItem / ConditionCheckItem / GetItem.
 const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"];
-// Deletes: a pending archive marker, a retired generation of read models (BatchWriteItem of deletes).
-const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"];
+const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"];
+// A pending archive marker's DeleteItem; a retired generation's BatchWriteItem of deletes.
+const deletes = ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
 
 export const dynamodbActions: Record<Access, readonly string[]> = {
   read,
   write,
   readwrite: [...new Set([...read, ...write])],
   scan: [...read, "dynamodb:Scan"],
+  manage: [...new Set([...read, ...write, ...deletes])],
 };
 
 // What the event source mapping itself calls (CDK grants the same when it is

@@ -53,7 +53,7 @@ describe("a stack with its own settings", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Api", {
       CorsConfiguration: {
         AllowOrigins: ["https://shop.example.com", "http://localhost:5173"],
-        AllowMethods: ["GET", "POST"],
+        AllowMethods: ["GET", "POST", "DELETE"],
         AllowHeaders: ["authorization", "content-type"],
       },
     });

@@ -44,9 +44,9 @@ describe("what the app definition added to the topology the template was checked
     expect(route("GET /noticeboard/{board}")).toMatchObject({ environment: { ORDINAL_MICROSERVICE: "noticeboard" } });
   });
 
-  it("lets replay send to the new replay queue and redrive take its dead letters and failures", () => {
+  it("lets the replay jobs' runner feed the new replay queue and watch its dead letters, and redrive take its dead letters and failures", () => {
     const route = (key: string) => topology.routes.find((r) => `${r.method} ${r.path}` === key)!;
-    expect(route("POST /admin/replay").uses?.queues).toMatchObject({ "open-tasks-replay": "send" });
+    expect(topology.queueConsumers.replays!.uses?.queues).toMatchObject({ "open-tasks-replay": "feed", "open-tasks-replay-dlq": "count" });
     expect(route("POST /admin/redrive").uses?.queues).toMatchObject({ "open-tasks-replay-dlq": "consume", "open-tasks-failures": "consume", "open-tasks-replay": "send" });
     expect(topology.projections).toContain("open-tasks");
   });

@@ -49,7 +49,7 @@ export const identityOf = (handler: string, environment: Readonly<Record<string,
   [handler, ...Object.values(handlerEnv).flatMap((name) => (environment?.[name] === undefined ? [] : [`${name}=${String(environment[name])}`]))].join(" ");
 
 export const describeStackTemplate = ({ app: expanded, build }: StackUnderTest) => {
-const { routes, fallbackRoute, streamConsumers, kinesisConsumers, queueConsumers, queues } = expanded.topology;
+const { routes, fallbackRoute, streamConsumers, kinesisConsumers, queueConsumers, queues, onDeploy } = expanded.topology;
 let Ordinal: OrdinalStack;
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -239,11 +239,14 @@ const queueMapping = (consumer: QueueConsumerSpec) => mappingFrom(queueId(consum
 const allFunctions: [string, FunctionSpec][] = [
   ...routes.map((r): [string, FunctionSpec] => [`${r.method} ${r.path}`, r]),
   ["$default", fallbackRoute],
+  ["on deploy", onDeploy],
   ...streamConsumerSpecs.map(([name, c]): [string, FunctionSpec] => [`stream consumer ${name}`, c]),
   ...kinesisConsumerSpecs.map(([name, c]): [string, FunctionSpec] => [`kinesis consumer ${name}`, c]),
   ...queueConsumerSpecs.map(([name, c]): [string, FunctionSpec] => [`queue consumer ${name}`, c]),
 ];
 const isConsumer = (label: string) => / consumer /.test(label);
+/** A function the API runs: neither a consumer nor the on-deploy script's. */
+const isApiFunction = (label: string) => !isConsumer(label) && label !== "on deploy";
 
 function functionIdFor(label: string): string {
   const stream = streamConsumerSpecs.find(([name]) => label === `stream consumer ${name}`);
@@ -252,6 +255,11 @@ function functionIdFor(label: string): string {
   if (kinesis) return refId(kinesisMapping(kinesis[1])[1].Properties.FunctionName);
   const queue = queueConsumerSpecs.find(([name]) => label === `queue consumer ${name}`);
   if (queue) return refId(queueMapping(queue[1])[1].Properties.FunctionName);
+  if (label === "on deploy") {
+    const found = [...handlerOf].filter(([, handler]) => handler === identityOf(onDeploy.handler, onDeploy.environment));
+    expect(found, "the on-deploy function").toHaveLength(1);
+    return found[0]![0];
+  }
   return routeFunctionId(label);
 }
 
@@ -294,7 +302,7 @@ describe("api", () => {
     expect(keys.sort()).toEqual([...routes.map((r) => `${r.method} ${r.path}`), "$default"].sort());
   });
 
-  it.each(allFunctions.filter(([label]) => !isConsumer(label)))(
+  it.each(allFunctions.filter(([label]) => isApiFunction(label)))(
     "%s is served by the topology's handler",
     (label, spec) => {
       expect(handlerOf.get(routeFunctionId(label))).toBe(identityOf(spec.handler, spec.environment));
@@ -664,7 +672,7 @@ describe("limits", () => {
   it("reserves concurrency for the DynamoDB-stream consumers and caps every API function", () => {
     for (const [name, c] of streamConsumerSpecs)
       expect(resources[refId(consumerMapping(c.source)[1].Properties.FunctionName)]!.Properties.ReservedConcurrentExecutions, name).toBe(DEFAULT_SETTINGS.streamConsumerConcurrency);
-    for (const [label] of allFunctions.filter(([l]) => !isConsumer(l)))
+    for (const [label] of allFunctions.filter(([l]) => isApiFunction(l)))
       expect(resources[routeFunctionId(label)]!.Properties.ReservedConcurrentExecutions, label).toBe(DEFAULT_SETTINGS.apiConcurrency);
   });
 
@@ -732,7 +740,7 @@ describe("cdk-nag: AwsSolutions and Serverless", () => {
 
 describe("permissions", () => {
   const grants = (access: Access | undefined, kind: "read" | "write") =>
-    access === kind || access === "readwrite";
+    access === kind || access === "readwrite" || access === "manage" || (kind === "read" && access === "scan");
 
   it.each(allFunctions)("%s gets exactly the table access and environment its topology entry declares", (label, spec) => {
     const functionId = functionIdFor(label);
@@ -741,7 +749,10 @@ describe("permissions", () => {
       const access = spec.tables[table];
       const actions = actionsOn(functionId, table);
       const write = writeActions.filter((a) => actions.has(a));
-      if (grants(access, "write")) expect(write.sort(), `${table} write`).toEqual(["dynamodb:PutItem", "dynamodb:UpdateItem"]);
+      if (grants(access, "write"))
+        expect(write.sort(), `${table} write`).toEqual(
+          access === "manage" ? ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        );
       else expect(write, `no write on ${table}`).toEqual([]);
       if (grants(access, "read")) {
         expect(actions, `${table} read`).toContain("dynamodb:GetItem");
@@ -749,6 +760,7 @@ describe("permissions", () => {
       } else {
         expect(actions.has("dynamodb:GetItem") || actions.has("dynamodb:Query"), `no read on ${table}`).toBe(false);
       }
+      expect(actions.has("dynamodb:Scan"), `${table} scan`).toBe(access === "scan");
       if (!access) expect(actions.size, `nothing on ${table}`).toBe(0);
       expect(env[tables[table].env], `${tables[table].env}`).toEqual(access ? { Ref: tableId(table) } : undefined);
     }
@@ -822,9 +834,13 @@ describe("permissions", () => {
       const id = queueId(name);
       const actions = grantedOn(functionId, id);
       const use = uses.queues?.[name];
-      const sends = use === "send" || failureDestination === name;
+      // A queue consumer consumes its source: its event source mapping's grant.
+      const consumes = use === "consume" || ("source" in spec && spec.source === name);
+      const sends = use === "send" || use === "feed" || failureDestination === name;
       expect(actions.has("sqs:SendMessage"), `${name} send`).toBe(sends);
-      expect(sqsConsume.filter((a) => actions.has(a)), `${name} consume`).toEqual(use === "consume" ? sqsConsume : []);
+      expect(sqsConsume.filter((a) => actions.has(a)), `${name} consume`).toEqual(consumes ? sqsConsume : []);
+      // CDK's grant to an on-failure destination includes GetQueueAttributes.
+      expect(actions.has("sqs:GetQueueAttributes"), `${name} depth`).toBe(consumes || use === "feed" || use === "count" || failureDestination === name);
       if (!use && !sends) expect(actions.size, `nothing on ${name}`).toBe(0);
       expect(env[queues[name]!.env], queues[name]!.env).toEqual(use ? { Ref: id } : undefined);
     }
@@ -850,20 +866,29 @@ describe("permissions", () => {
     for (const table of tableNames.filter((t) => t !== "projections")) expect(writeActions.filter((a) => actionsOn(fn, table).has(a)), table).toEqual([]);
   });
 
-  const replay = routes.find((r) => `${r.method} ${r.path}` === "POST /admin/replay");
-
-  it.runIf(replay)("POST /admin/replay reads the archive and sends to the replay queues, and cannot write the archive", () => {
-    const fn = routeFunctionId("POST /admin/replay");
+  it("the replay jobs' runner reads the archive, feeds and watches the replay queues, scans the snapshots, and cannot write the archive", () => {
+    const fn = refId(queueMapping(queueConsumers.replays!)[1].Properties.FunctionName);
     const archive = bucketId("archive");
     expect(grantedOn(fn, archive)).toContain("s3:ListBucket");
     expect(grantedOn(fn, archive, "objects")).toContain("s3:GetObject");
     expect(serviceActions(fn, "s3").filter((a) => !["s3:ListBucket", "s3:GetObject"].includes(a))).toEqual([]);
     const replayQueues = queueNames.filter((q) => q.endsWith("-replay"));
+    const deadLetters = replayQueues.map((q) => queues[q]!.deadLetter!.queue);
     expect(replayQueues.length).toBeGreaterThan(0);
-    for (const q of replayQueues) expect(grantedOn(fn, queueId(q)), q).toContain("sqs:SendMessage");
-    for (const q of queueNames.filter((q) => !replayQueues.includes(q))) expect(grantedOn(fn, queueId(q)).size, q).toBe(0);
+    for (const q of replayQueues) expect([...grantedOn(fn, queueId(q))].sort(), q).toEqual(["sqs:GetQueueAttributes", "sqs:SendMessage"]);
+    for (const q of deadLetters) expect([...grantedOn(fn, queueId(q))], q).toEqual(["sqs:GetQueueAttributes"]);
+    for (const q of queueNames.filter((q) => ![...replayQueues, ...deadLetters, "replays"].includes(q))) expect(grantedOn(fn, queueId(q)).size, q).toBe(0);
+    expect(actionsOn(fn, "snapshots")).toContain("dynamodb:Scan");
+    expect(tableWrites(fn)).toEqual(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]);
     expect(serviceActions(fn, "kinesis")).toEqual([]);
     expect(serviceActions(fn, "sns")).toEqual([]);
+  });
+
+  it("POST /admin/replays starts a job: it writes the projections table and sends to the runners' queue, nothing else", () => {
+    const fn = routeFunctionId("POST /admin/replays");
+    expect(tableNames.filter((t) => actionsOn(fn, t).size > 0)).toEqual(["projections"]);
+    expect(queueNames.filter((q) => grantedOn(fn, queueId(q)).size > 0)).toEqual(["replays"]);
+    expect(serviceActions(fn, "s3")).toEqual([]);
   });
 
   it("POST /admin/redrive may re-read the redrivable consumers' streams and invoke exactly those consumers", () => {
