@@ -1,10 +1,14 @@
 // The fan-out's benchmark (issue 3), on the in-process local stack:
 //
-// 1. Replay throughput: events per second from the S3 archive to a rebuilt
-//    cart-summary (POST /admin/replay pages with reset, until the read model
-//    equals the live one), next to the raw SendMessageBatch rate of the same
-//    fauxqs in the same run (same messages, 10 per call, one call at a time as
-//    core/sqs.ts sendMessages does, before and after the replay), as a ratio.
+// 1. Rebuild throughput: events per second from the S3 archive to a new
+//    generation of cart-summary swapped in (a POST /admin/replays job with
+//    reset, until the serving read model equals the live one), next to the
+//    raw SendMessageBatch rate of the same fauxqs in the same run (same
+//    messages, 10 per call, one call at a time, before and after), and next to
+//    a replay in place (the read models deleted first, as the old reset did).
+//    Readers of GET /users/{user}/carts run throughout both and count the
+//    answers that missed a cart or showed one behind: the time readers saw
+//    partial data (zero for the rebuild; the whole replay for the peer).
 // 2. End-to-end latency: from the start of POST /command until GET
 //    /users/{user}/carts shows the command's effect, for a sample of commands
 //    sent while the other clients keep the pipeline busy, split into stages.
@@ -30,7 +34,7 @@ import { parseArgs } from "node:util";
 import { listArchive, readArchiveObject } from "../core/fanout/archiver.js";
 import { cartSummary, summaryOf, type CartSummary } from "../core/cart/cart-summary.js";
 import type { CartState } from "../core/cart/state.js";
-import { accepts, queryReadModels } from "../core/projections/index.js";
+import { accepts, loadGenerations, partitionOf, queryReadModels, resetProjection } from "../core/projections/index.js";
 import type { EventRecord } from "../core/records.js";
 import { fifoId } from "../core/sqs.js";
 import { startStack, type LocalStack } from "../local/stack.js";
@@ -347,8 +351,9 @@ const liveModel = (stack: LocalStack, plans: readonly CartPlan[]) => {
 };
 
 /** The cart-summary items as the replay must rebuild them: `revision` only counts writes, so it may differ. */
+/** The serving generation's items of cart-summary, by key. */
 const cartSummaryItems = async (stack: LocalStack) =>
-  (await queryReadModels<CartState>(stack.store, cartSummary)).map(({ revision: _revision, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  (await queryReadModels<CartState>(stack.store, { name: partitionOf(cartSummary.name, (await loadGenerations(stack.store, cartSummary.name))?.serving.generation ?? 1) })).map(({ revision: _revision, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
 const queueDepth = async (sqs: SQSClient, queueUrl: string) => {
   const { Attributes = {} } = await sqs.send(
@@ -399,69 +404,125 @@ const rawSend = async (sqs: SQSClient, name: string, events: readonly EventRecor
   }
 };
 
-interface ReplayResult {
-  readonly pages: number;
-  readonly objectsRead: number;
-  readonly eventsSent: number;
-  readonly deleted: number;
-  /** First POST /admin/replay → rebuilt read model equal to the live one. */
-  readonly seconds: number;
-  readonly rate: number;
-  /** The POST /admin/replay loop alone (reset, list, read, send). */
-  readonly sendSeconds: number;
-  readonly firstPageMs: number;
-  readonly pageMs: Latency;
-  /** From the last page's answer until the rebuilt model was complete: the projector catching up. */
-  readonly drainSeconds: number;
-  readonly modelChecks: number;
+interface ReaderStats {
+  readonly reads: number;
+  /** Answers that missed a cart, or showed one behind what the live model holds. */
+  readonly partialReads: number;
+  /** The time those answers stood for: each partial answer counts from the answer before it. */
+  readonly partialSeconds: number;
+  readonly mostMissing: number;
 }
 
-/**
- * A full replay of cart-summary with reset, paged as `npm run replay` does.
- * Completion: the replay queue is empty (a message is deleted only after its
- * write) and the read model equals `live`; the depth is polled every 50 ms.
- */
-const replay = async (stack: LocalStack, live: unknown, options: { reset: boolean }): Promise<ReplayResult> => {
-  const { sqs, names } = stack.deps;
-  const queueUrl = names.queueUrls["cart-summary-replay"]!;
-  const pageMs: number[] = [];
-  let next: Record<string, unknown> = { handler: "cart-summary", ...(options.reset ? { reset: true } : {}) };
-  const totals = { pages: 0, objectsRead: 0, eventsSent: 0, deleted: 0 };
-  const started = performance.now();
-  for (;;) {
-    const p0 = performance.now();
-    const page = await postJson(`${stack.url}/admin/replay`, next);
-    pageMs.push(performance.now() - p0);
-    if (page.status !== 200) throw new Error(`POST /admin/replay answered ${page.status}: ${JSON.stringify(page.body)}`);
-    totals.pages++;
-    totals.objectsRead += page.body.objectsRead;
-    totals.eventsSent += page.body.eventsSent;
-    totals.deleted += page.body.deleted ?? 0;
-    if (page.body.done) break;
-    next = { handler: "cart-summary", replayId: page.body.replayId, startAfter: page.body.nextStartAfter };
+interface ReplayResult {
+  readonly replayId: string;
+  readonly objectsRead: number;
+  readonly eventsSent: number;
+  readonly eventsApplied: number;
+  /** POST /admin/replays → the rebuilt read model serving, equal to the live one. */
+  readonly seconds: number;
+  readonly rate: number;
+  /** POST → the job's last page sent (first status seen draining). */
+  readonly sendSeconds: number;
+  /** Seconds in each phase, as the status polls (every 50 ms) saw them. */
+  readonly phases: Readonly<Record<string, number>>;
+  /** From the last page sent until the rebuilt model was complete: the projector catching up. */
+  readonly drainSeconds: number;
+  readonly modelChecks: number;
+  /** What readers of GET /users/{user}/carts saw throughout. */
+  readonly readers: ReaderStats;
+}
+
+/** Readers of every user's carts, round-robin, until stopped; each answer compared with the live model. */
+const startReaders = (stack: LocalStack, live: readonly { key: string; model: CartState }[]) => {
+  const expected = new Map<string, CartSummary[]>();
+  for (const { key, model } of live) {
+    const summary = summaryOf(key, model);
+    const owner = (model as { owner?: string }).owner!;
+    if (summary) expected.set(owner, [...(expected.get(owner) ?? []), summary]);
   }
-  const sent = performance.now();
+  const users = [...expected.keys()];
+  let stopped = false;
+  const stats = { reads: 0, partialReads: 0, partialSeconds: 0, mostMissing: 0 };
+  const run = (async () => {
+    let last = performance.now();
+    for (let i = 0; !stopped; i++) {
+      const user = users[i % users.length]!;
+      const answer = (await (await fetch(`${stack.url}/users/${encodeURIComponent(user)}/carts`)).json()) as { carts?: CartSummary[] };
+      const now = performance.now();
+      const got = new Map((answer.carts ?? []).map((c) => [c.cartId, c]));
+      const want = expected.get(user)!;
+      const wrong = want.filter((c) => !sameJson(got.get(c.cartId), c)).length;
+      stats.reads++;
+      if (wrong > 0) {
+        stats.partialReads++;
+        stats.partialSeconds += (now - last) / 1000;
+        stats.mostMissing = Math.max(stats.mostMissing, wrong);
+      }
+      last = now;
+    }
+  })();
+  return async (): Promise<ReaderStats> => {
+    stopped = true;
+    await run;
+    return { ...stats };
+  };
+};
+
+/**
+ * A replay of cart-summary as a job (POST /admin/replays), followed through
+ * GET /admin/replays/{id} every 50 ms until it ends, with readers of the read
+ * model throughout. `inPlace` replays the way the one-page API's reset did
+ * (delete the serving read models, replay into them): the peer of a rebuild.
+ */
+const replay = async (stack: LocalStack, live: readonly { key: string; model: CartState }[], options: { reset: boolean; inPlace?: boolean }): Promise<ReplayResult> => {
+  const stopReaders = startReaders(stack, live);
+  const started = performance.now();
+  if (options.inPlace) {
+    const generations = await loadGenerations(stack.store, cartSummary.name);
+    await resetProjection(stack.store, partitionOf(cartSummary.name, generations?.serving.generation ?? 1));
+  }
+  const post = await postJson(`${stack.url}/admin/replays`, { handler: "cart-summary", ...(options.reset ? { reset: true } : {}) });
+  if (post.status !== 202) throw new Error(`POST /admin/replays answered ${post.status}: ${JSON.stringify(post.body)}`);
+  const phases: Record<string, number> = {};
+  let status = post.body;
+  let at = performance.now();
+  let sent: number | undefined;
+  while (status.state === "running") {
+    await sleep(50);
+    const next = (await (await fetch(`${stack.url}${post.body.statusUrl}`)).json()) as any;
+    const now = performance.now();
+    phases[status.phase] = (phases[status.phase] ?? 0) + (now - at) / 1000;
+    if (sent === undefined && ["draining", "retiring", "ended"].includes(next.phase)) sent = now;
+    status = next;
+    at = now;
+  }
+  if (status.state !== "done") throw new Error(`replay ${status.replayId} ended ${status.state}: ${status.error ?? ""}`);
   let modelChecks = 0;
   const done = await until(
     "the rebuilt cart-summary equal to the live one",
     async () => {
-      if ((await queueDepth(sqs, queueUrl)) > 0) return undefined;
-      const at = performance.now();
+      const checked = performance.now();
       modelChecks++;
-      return sameJson(await cartSummaryItems(stack), live) ? at : undefined;
+      return sameJson(await cartSummaryItems(stack), live) ? checked : undefined;
     },
     { timeoutMs: 90_000, everyMs: 50 },
   );
-  const seconds = (done - started) / 1000;
+  const readers = await stopReaders();
+  // A rebuild is complete at its swap; the wait before the old generation is deleted is not replaying.
+  const swappedAt = status.swappedAt ? Date.parse(status.swappedAt) - Date.parse(status.createdAt) : undefined;
+  const seconds = swappedAt !== undefined ? swappedAt / 1000 : (done - started) / 1000;
   return {
-    ...totals,
+    replayId: status.replayId,
+    objectsRead: status.objectsRead,
+    eventsSent: status.eventsSent,
+    eventsApplied: status.eventsApplied,
     seconds,
-    rate: totals.eventsSent / seconds,
-    sendSeconds: (sent - started) / 1000,
-    firstPageMs: pageMs[0]!,
-    pageMs: latency(pageMs),
-    drainSeconds: Math.max(0, done - sent) / 1000,
+    rate: status.eventsSent / seconds,
+    sendSeconds: ((sent ?? done) - started) / 1000,
+    phases,
+    drainSeconds: Math.max(0, seconds - ((sent ?? done) - started) / 1000),
     modelChecks,
+    readers,
   };
 };
 
@@ -540,8 +601,13 @@ export async function benchFanout(options: { carts?: number; clients?: number })
     const rawBefore = await rawSend(stack.deps.sqs, `ordinal-bench-raw1-${tag}`, replayed);
     const rawBeforeCpu = rawBeforeUsage();
 
+    // The peer: a replay as the one-page API's reset did it, the serving read models emptied first.
+    taps.phase = "replay in place";
+    progress(`replay of cart-summary in place (its read models deleted first, as the old reset did): ${replayed.length} events`);
+    const inPlace = await replay(stack, live, { reset: false, inPlace: true });
+
     taps.phase = "replay";
-    progress(`replay of cart-summary with reset: ${archive.keys.length} archive objects, ${replayed.length} events`);
+    progress(`rebuild of cart-summary (a new generation, swapped in): ${archive.keys.length} archive objects, ${replayed.length} events`);
     const replayUsage = usage();
     const replayResult = await replay(stack, live, { reset: true });
     const replayCpu = replayUsage();
@@ -568,7 +634,8 @@ export async function benchFanout(options: { carts?: number; clients?: number })
       { check: "accepted events missing from the archive", got: missing, want: 0 },
       { check: "replay: archive objects read", got: replayResult.objectsRead, want: archive.keys.length },
       { check: "replay: events sent", got: replayResult.eventsSent, want: replayed.length },
-      { check: "replay: read-model items reset", got: replayResult.deleted, want: live.length },
+      { check: "rebuild: answers readers saw partial", got: replayResult.readers.partialReads, want: 0 },
+      { check: "in-place replay: events sent", got: inPlace.eventsSent, want: replayed.length },
       { check: "rebuilt cart-summary identical to the live one (items)", got: sameJson(rebuilt, live) ? live.length : -1, want: live.length },
       { check: "raw: messages in the scratch queue (before, after)", got: rawBefore.queued + rawAfter.queued, want: 2 * replayed.length },
       { check: "parked batches + replay dead letters", got: parked + dlq, want: 0 },
@@ -587,6 +654,7 @@ export async function benchFanout(options: { carts?: number; clients?: number })
       options: { carts, clients, perCart: PER_CART, users: USERS, warmCarts, pollMs: POLL_MS },
       ok: checks.every((c) => c.ok),
       checks,
+      inPlace,
       replay: {
         ...replayResult,
         archiveObjects: archive.keys.length,
@@ -656,9 +724,10 @@ export const formatFanout = (report: Record<string, any>): string => {
     ["phase", "events", "seconds", "events/s", "cores used (node = API, pollers, handlers, fauxqs)"],
     [
       ["raw SendMessageBatch (before)", String(rawBefore.messages), fixed(rawBefore.seconds, 2), fixed(rawBefore.rate), cpu(rawBefore.usage)],
-      ["replay archive → rebuilt cart-summary", String(r.eventsSent), fixed(r.seconds, 2), fixed(r.rate), cpu(r.usage)],
-      ["  of which POST /admin/replay pages", String(r.eventsSent), fixed(r.sendSeconds, 2), fixed(r.sendOnlyRate), ""],
+      ["rebuild: archive → new generation of cart-summary, swapped in", String(r.eventsSent), fixed(r.seconds, 2), fixed(r.rate), cpu(r.usage)],
+      ["  of which until the last page was sent", String(r.eventsSent), fixed(r.sendSeconds, 2), fixed(r.sendOnlyRate), ""],
       ["  then projector catching up", "", fixed(r.drainSeconds, 2), "", ""],
+      ["peer: replay in place (read models deleted first)", String(report.inPlace.eventsSent), fixed(report.inPlace.seconds, 2), fixed(report.inPlace.rate), ""],
       ["raw SendMessageBatch (after)", String(rawAfter.messages), fixed(rawAfter.seconds, 2), fixed(rawAfter.rate), cpu(rawAfter.usage)],
     ],
   );
@@ -667,7 +736,8 @@ export const formatFanout = (report: Record<string, any>): string => {
     [
       ["replay / raw SendMessageBatch", fixed(r.ratio, 3), `raw = mean of ${fixed(rawBefore.rate)} and ${fixed(rawAfter.rate)} msg/s`],
       ["replay / raw (before, after)", `${fixed(r.ratioBefore, 3)}, ${fixed(r.ratioAfter, 3)}`, ""],
-      ["replay's sending alone / raw", fixed(r.sendOnlyRatio, 3), "POST /admin/replay loop: reset, list, get, send"],
+      ["replay's sending alone / raw", fixed(r.sendOnlyRatio, 3), "the job's pages: list, get, send"],
+      ["rebuild / replay in place", fixed(r.rate / report.inPlace.rate, 3), "the same events, the same run"],
     ],
   );
   const p = r.poller;
@@ -684,8 +754,8 @@ export const formatFanout = (report: Record<string, any>): string => {
   const where = table(
     ["where the replay's time goes", "value"],
     [
-      ["archive objects / pages / events", `${r.objectsRead} / ${r.pages} / ${r.eventsSent}`],
-      ["first page (reset of " + r.deleted + " items + 20 objects) / page p50 / p99 ms", `${fixed(r.firstPageMs, 1)} / ${fixed(r.pageMs.p50, 1)} / ${fixed(r.pageMs.p99, 1)}`],
+      ["archive objects / events sent / applied", `${r.objectsRead} / ${r.eventsSent} / ${r.eventsApplied}`],
+      ["seconds by phase", Object.entries(r.phases as Record<string, number>).map(([phase, sec]) => `${phase} ${fixed(sec, 2)}`).join(", ")],
       ["projector poller iterations, messages each", `${p.iterations}, ${fixed(p.messagesPerIteration, 2)}`],
       ["per iteration ms: ReceiveMessage / handler / DeleteMessageBatch", `${fixed(p.receiveMsPerIteration, 1)} / ${fixed(p.handlerMsPerIteration, 1)} / ${fixed(p.deleteMsPerIteration, 1)}`],
       ["poller busy s (of the replay's " + fixed(r.seconds, 2) + " s)", fixed(p.busySeconds, 2)],
@@ -695,6 +765,11 @@ export const formatFanout = (report: Record<string, any>): string => {
     ],
   );
   const calls = table(["SDK calls during the replay", "count", "mean ms", "total s"], callRows);
+  const readerRow = (label: string, x: ReaderStats) => [label, String(x.reads), String(x.partialReads), fixed(x.partialSeconds, 2), String(x.mostMissing)];
+  const readers = table(
+    ["readers of GET /users/{user}/carts during", "reads", "partial answers", "seconds partial", "most carts wrong in one answer"],
+    [readerRow("the rebuild (new generation)", r.readers), readerRow("the replay in place (peer)", report.inPlace.readers)],
+  );
   const latencyTable = table(
     ["latency (ms), sampled commands under load", "p50", "p90", "p99", "max", "mean"],
     [
@@ -723,11 +798,13 @@ export const formatFanout = (report: Record<string, any>): string => {
   return [
     "",
     `Ordinal fan-out bench — ${report.at}, ${report.machine.cores} cores, Node ${report.machine.node}, load average before/after ${report.machine.loadAverage.before.map((x: number) => x.toFixed(1)).join(" ")} / ${report.machine.loadAverage.after.map((x: number) => x.toFixed(1)).join(" ")}`,
-    `${report.options.carts} carts × ${report.options.perCart} commands at ${report.options.clients} clients (after a warm-up of ${report.options.warmCarts} carts); replay of the whole archive`,
+    `${report.options.carts} carts × ${report.options.perCart} commands at ${report.options.clients} clients (after a warm-up of ${report.options.warmCarts} carts); a rebuild of cart-summary from the whole archive (${report.events.replayed} events), and a replay in place as its peer`,
     "",
     throughput,
     "",
     ratios,
+    "",
+    readers,
     "",
     where,
     "",

@@ -202,7 +202,7 @@ describe("an admin route", () => {
     });
 
     // Act
-    const answer = await refused(async () => call("POST", "/admin/replay", { body: { handler: "cart-summary", reset: true }, headers: bearer(await token("alice")) }));
+    const answer = await refused(async () => call("POST", "/admin/replays", { body: { handler: "cart-summary", reset: true }, headers: bearer(await token("alice")) }));
 
     // Assess
     expect(answer.status).toBe(403);
@@ -212,11 +212,16 @@ describe("an admin route", () => {
 
   it("serves a caller with the admin role", async () => {
     // Act
-    const answer = await call("POST", "/admin/replay", { body: { handler: "cart-summary" }, headers: bearer(await token("ops", ["admin"])) });
+    const answer = await call("POST", "/admin/replays", { body: { handler: "cart-summary" }, headers: bearer(await token("ops", ["admin"])) });
+    const status = await call("GET", answer.body.statusUrl, { headers: bearer(await token("ops", ["admin"])) });
+    const refusedStatus = await call("GET", answer.body.statusUrl, { headers: bearer(await token("alice")) });
 
     // Assess
-    expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ handler: "cart-summary", done: true });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ handler: "cart-summary", state: "running" });
+    expect(status.status).toBe(200);
+    expect(status.body.replayId).toBe(answer.body.replayId);
+    expect(refusedStatus.status).toBe(403);
   });
 });
 

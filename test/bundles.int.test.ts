@@ -29,6 +29,7 @@ for (const spec of [
   ...Object.values(topology.streamConsumers),
   ...Object.values(topology.kinesisConsumers),
   ...Object.values(topology.queueConsumers),
+  topology.onDeploy,
 ]) {
   const at = spec.handler.lastIndexOf(".");
   const file = spec.handler.slice(0, at);

@@ -83,9 +83,9 @@ describe("callerOf", () => {
 });
 
 describe("authorizeRoute", () => {
-  const replay = (claims: Record<string, string>) => jwtEvent(claims, "/admin/replay");
+  const replay = (claims: Record<string, string>) => jwtEvent(claims, "/admin/replays");
   const routeOf = (key: string) => topology.routes.find((r) => `${r.method} ${r.path}` === key)!;
-  const replayRoute = routeOf("POST /admin/replay");
+  const replayRoute = routeOf("POST /admin/replays");
 
   it("lets a caller with one of the route's roles through", () => {
     expect(authorizeRoute(replay({ sub: "ops", roles: "[admin]" }), onAws, replayRoute)).toEqual({ user: "ops", roles: ["admin"] });
@@ -96,7 +96,7 @@ describe("authorizeRoute", () => {
     ["other roles", { sub: "svc", roles: "[service]" }],
   ])("refuses (403) a caller with %s", (_, claims) => {
     expect(() => authorizeRoute(replay(claims), onAws, replayRoute)).toThrow(ForbiddenError);
-    expect(() => authorizeRoute(replay(claims), onAws, replayRoute)).toThrow(/POST \/admin\/replay needs the role admin/);
+    expect(() => authorizeRoute(replay(claims), onAws, replayRoute)).toThrow(/POST \/admin\/replays needs the role admin/);
   });
 
   it("asks no role of a route without roles", () => {
@@ -104,7 +104,7 @@ describe("authorizeRoute", () => {
   });
 
   it("refuses (401) a request without credentials on AWS, before any role", () => {
-    expect(() => authorizeRoute(httpEvent({ method: "POST", path: "/admin/replay" }), onAws, replayRoute)).toThrow(UnauthorizedError);
+    expect(() => authorizeRoute(httpEvent({ method: "POST", path: "/admin/replays" }), onAws, replayRoute)).toThrow(UnauthorizedError);
   });
 });
 

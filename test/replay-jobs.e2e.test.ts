@@ -263,7 +263,10 @@ describe("a replay job across restarts", () => {
     // Assess
     expect(midway.state).toBe("running");
     expect(midway.objectsRead).toBeLessThan(midway.objectsTotal);
-    expect(statuses.at(-1)).toMatchObject({ state: "done", objectsRead: archived, objectsTotal: archived, eventsSent: carts.length * 3 });
+    // The archiver may have written more objects than there were when the job began: the job counts what it finds.
+    const { keys } = await listArchive(stack!.deps.s3, stack!.deps.names.archiveBucket);
+    expect(keys.length).toBeGreaterThanOrEqual(archived);
+    expect(statuses.at(-1)).toMatchObject({ state: "done", objectsRead: keys.length, objectsTotal: keys.length, eventsSent: carts.length * 3 });
     expect(await servedModels(stack!.store, "cart-summary")).toEqual(await foldedModels(stack!.store, cartSummary, carts));
   });
 

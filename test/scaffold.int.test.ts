@@ -172,7 +172,7 @@ describe("npm run new: a microservice and a projection of it, in a copy of the p
         queues: Object.keys(topology.queues),
         queueConsumers: Object.keys(topology.queueConsumers),
         routes: topology.routes.map((r) => r.method + " " + r.path),
-        replayGrants: topology.routes.find((r) => r.path === "/admin/replay")?.uses?.queues ?? {},
+        replayGrants: topology.queueConsumers.replays?.uses?.queues ?? {},
         projections: topology.projections,
       }));`;
     const expanded = run(copy, ["tsx", "--input-type=module", "-e", script]);
@@ -192,7 +192,7 @@ describe("npm run new: a microservice and a projection of it, in a copy of the p
     expect(topology.queues).toEqual(expect.arrayContaining(["note-count-replay", "note-count-replay-dlq", "note-count-failures"]));
     expect(topology.queueConsumers).toContain("note-count-replay");
     expect(topology.routes).toEqual(expect.arrayContaining(["GET /notes/{notesId}", "GET /note-count/{key}"]));
-    expect(topology.replayGrants["note-count-replay"]).toBe("send");
+    expect(topology.replayGrants["note-count-replay"]).toBe("feed");
     // What was there before is still there.
     expect(topology.kinesisConsumers).toHaveProperty("cart-summary");
   });

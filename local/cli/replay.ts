@@ -7,50 +7,13 @@ import { SingleBar } from "cli-progress";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { defaultUrl, requestJson, withRetries } from "./post.js";
-
-/** GET /admin/replays/{id}, as core/replay-jobs.ts progressOf answers it. */
-export interface ReplayStatus {
-  readonly replayId: string;
-  readonly handler: string;
-  readonly state: "running" | "done" | "failed" | "cancelled";
-  readonly phase: string;
-  readonly reset: boolean;
-  readonly objectsTotal: number | null;
-  readonly objectsRead: number;
-  readonly eventsSent: number;
-  readonly eventsApplied: number;
-  readonly streamsBehind?: number;
-  readonly eventsPerSecond: number;
-  readonly etaSeconds: number | null;
-  readonly error?: string;
-  readonly statusUrl?: string;
-}
+import { describeStatus, percentOf, type ReplayStatus } from "./progress.js";
 
 const usage = [
   "usage: npm run replay -- --handler <projection> [--reset] [--from <ISO time>] [--to <ISO time>] [--detach] [--url <url>]",
   "       npm run replay -- --status <replayId> | --cancel <replayId> | --list [--url <url>]",
   "  --reset  rebuild: a new generation of the read models from the whole archive, served once it has caught up",
 ].join("\n");
-
-/** How far a job is, 0-100: half for the archive read, half for the projector's share of what was sent. */
-export const percentOf = (s: ReplayStatus): number => {
-  if (s.state === "done") return 100;
-  const read = s.objectsTotal ? s.objectsRead / s.objectsTotal : s.phase === "draining" || s.phase === "retiring" ? 1 : 0;
-  const applied = s.eventsSent ? Math.min(1, s.eventsApplied / s.eventsSent) : read === 1 ? 1 : 0;
-  return Math.floor(((read + applied) / 2) * 100);
-};
-
-/** The words after the bar. */
-export const describeStatus = (s: ReplayStatus): string =>
-  [
-    s.phase === "waiting-for-archive" ? `waiting for the archive${s.streamsBehind ? ` (${s.streamsBehind} streams behind)` : ""}` : s.phase,
-    `${s.objectsRead}/${s.objectsTotal ?? "?"} objects`,
-    `${s.eventsApplied}/${s.eventsSent} events applied`,
-    `${s.eventsPerSecond} events/s`,
-    s.etaSeconds === null ? "" : `${s.etaSeconds} s left`,
-  ]
-    .filter(Boolean)
-    .join(" | ");
 
 const line = (s: ReplayStatus) => `replay ${s.replayId} of ${s.handler}: ${s.state}, ${describeStatus(s)}${s.error ? `\n  ${s.error}` : ""}`;
 

@@ -5,6 +5,8 @@ import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "vitest";
 import { prefixedTableNames } from "../../core/dynamo.js";
 import { ARCHIVE_INDEX } from "../../core/fanout/archive-index.js";
+import { GENERATIONS } from "../../core/projections/index.js";
+import { REPLAYS } from "../../core/replay-jobs.js";
 import type { TableName } from "../../core/topology.js";
 import { localAwsConfig } from "../../local/dynamodb.js";
 import { TABLE_PREFIX } from "../../local/stack.js";
@@ -58,8 +60,13 @@ export const writesNothing = async <T>(tables: Tables, send: () => Promise<T>): 
   return answer;
 };
 
-/** The read models' items (the archive's index shares their table); `revision` only counts writes, so a rebuild may differ in it alone. */
-export const readModelItems = async (tables: Tables, { withRevision = false } = {}) =>
+/**
+ * Every projection's read-model items, of whichever generation, each under
+ * its projection's name (`cart-summary@2` is `cart-summary`); the engine's
+ * own partitions (the archive index, generations, replay jobs) left out.
+ * `revision` only counts writes, so a rebuild may differ in it alone.
+ */
+export const readModelItems = async (tables: Tables, { withRevision = false } = {}): Promise<Record<string, any>[]> =>
   (await tables.scan("projections"))
-    .filter((item) => item.projection !== ARCHIVE_INDEX)
-    .map(({ revision, ...item }) => (withRevision ? { ...item, revision } : item));
+    .filter((item) => ![ARCHIVE_INDEX, GENERATIONS, REPLAYS].includes(String(item.projection)))
+    .map(({ revision, ...item }) => ({ ...item, projection: String(item.projection).replace(/@\d+$/, ""), ...(withRevision ? { revision } : {}) }));
