@@ -21,7 +21,7 @@ import { batchGet, type Store } from "./dynamo.js";
 import { ConflictError } from "./errors.js";
 import { ARCHIVE_INDEX } from "./fanout/archive-index.js";
 import { listArchive } from "./fanout/archiver.js";
-import { ensureGenerations, GENERATIONS, partitionOf, resetProjection, versionOf, type AnyProjection, type Generations } from "./projections/index.js";
+import { ensureGenerations, GENERATIONS, loadGenerations, partitionOf, resetProjection, versionOf, type AnyProjection } from "./projections/index.js";
 import { replayDeadLetterOf, replayPage, replayQueueOf } from "./replay.js";
 
 /** The partition of the projections table holding replay jobs. */
@@ -537,10 +537,7 @@ const steps = async (deps: ReplayJobDeps, replayId: string, deadline: number, si
             await wait((job.retireAt ?? 0) - deps.clock());
             break;
           }
-          const generations = (await deps.store.db.send(
-            new GetCommand({ TableName: deps.store.tables.projections, Key: { projection: GENERATIONS, key: job.handler }, ConsistentRead: true }),
-          )).Item as Generations | undefined;
-          const retiring = generations?.retiring;
+          const retiring = (await loadGenerations(deps.store, job.handler))?.retiring;
           if (retiring && retiring.generation !== job.generation) {
             await deps.store.db.send(
               new UpdateCommand({
@@ -575,9 +572,7 @@ const steps = async (deps: ReplayJobDeps, replayId: string, deadline: number, si
 /** The rebuilt generation serves and the old one retires, in one transaction with the job's move to `retiring`. */
 const swap = async (deps: ReplayJobDeps, job: ReplayJob, timings: ReplayTimings) => {
   const table = deps.store.tables.projections;
-  const generations = (await deps.store.db.send(
-    new GetCommand({ TableName: table, Key: { projection: GENERATIONS, key: job.handler }, ConsistentRead: true }),
-  )).Item as Generations;
+  const generations = (await loadGenerations(deps.store, job.handler))!;
   const now = deps.clock();
   const retireAt = now + timings.retireAfterMs;
   await deps.store.db.send(
