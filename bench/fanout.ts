@@ -354,7 +354,7 @@ const liveModel = (stack: LocalStack, plans: readonly CartPlan[]) => {
 /** The cart-summary items as the replay must rebuild them: `revision` only counts writes, so it may differ. */
 /** The serving generation's items of cart-summary, by key. */
 const cartSummaryItems = async (stack: LocalStack) =>
-  (await queryReadModels<CartState>(stack.store, { name: partitionOf(cartSummary.name, (await loadGenerations(stack.store, cartSummary.name))?.serving.generation ?? 1) })).map(({ revision: _revision, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  (await queryReadModels<CartState>(stack.store, { name: partitionOf(cartSummary.name, (await loadGenerations(stack.store, cartSummary.name))?.serving.generation ?? 1) })).map(({ revision: _revision, projection: _generation, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
 const queueDepth = async (sqs: SQSClient, queueUrl: string) => {
   const { Attributes = {} } = await sqs.send(
