@@ -14,7 +14,43 @@ import { deadLetterMoves, type QueueName, type Topology } from "./topology.js";
 export interface ParkedBatches {
   /** `note` says why a redrive stopped early (a batch past the stream's retention, a consumer that refused it). */
   redrive(destination: string, consumer: string): Promise<{ readonly redriven: number; readonly remaining: number; readonly note?: string }>;
+  /** The batches a failure destination holds, where the deployment keeps them whole (the local stack). */
+  list?(destination: string): Promise<readonly ParkedSummary[] | undefined>;
 }
+
+/** A parked batch as GET /admin/parked shows it. */
+export interface ParkedSummary {
+  readonly consumer: string;
+  readonly shardId: string;
+  readonly records: number;
+  readonly error: string;
+  readonly attempts: number;
+  readonly parkedAt?: string;
+}
+
+/**
+ * What every failure destination and dead-letter queue holds: the batches
+ * themselves where the deployment keeps them (the local stack's stream
+ * consumers), else the queue's message count.
+ */
+export const parkedReport = async (deps: RedriveDeps) => {
+  const report: { queue: string; kind: RedrivePlan["kind"]; target: string; count: number; batches?: readonly ParkedSummary[] }[] = [];
+  for (const [queue, plan] of [...redrivePlans(deps.app.topology)].sort(([a], [b]) => a.localeCompare(b))) {
+    const target = plan.kind === "move" ? plan.to : plan.consumer;
+    const batches = plan.kind === "parked" ? await deps.parked?.list?.(queue) : undefined;
+    if (batches) {
+      report.push({ queue, kind: plan.kind, target, count: batches.length, batches });
+      continue;
+    }
+    const url = deps.names.queueUrls[queue];
+    if (!url) continue;
+    const { Attributes = {} } = await deps.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    );
+    report.push({ queue, kind: plan.kind, target, count: Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) });
+  }
+  return report;
+};
 
 export interface RedriveDeps {
   readonly sqs: SQSClient;

@@ -199,6 +199,10 @@ const engineRoutes: readonly RouteSpec[] = [
   { method: "GET", path: "/streams/{streamId}/events", handler: "functions/events.handler", tables: { events: "read" } },
   { method: "GET", path: "/streams/{streamId}/state", handler: "functions/state.handler", tables: { snapshots: "read", events: "read" } },
   { method: "GET", path: "/health", handler: "functions/health.handler", tables: {} },
+  // What may be sent: each microservice's commands and their payloads' JSON Schemas (the console's form).
+  { method: "GET", path: "/microservices", handler: "functions/catalog.handler", tables: {} },
+  // Who the API takes the caller for (the console's roles).
+  { method: "GET", path: "/me", handler: "functions/me.handler", tables: {} },
 ];
 
 /** Answers every request no route matched: 404 or 405, always JSON. */
@@ -481,6 +485,10 @@ export const expandTopology = (app: AppDefinition): Topology => {
     { method: "GET", path: "/admin/replays", handler: "functions/replays.list", roles: ["admin"], tables: { projections: "read" } },
     { method: "GET", path: "/admin/replays/{replayId}", handler: "functions/replays.status", roles: ["admin"], tables: { projections: "read" } },
     { method: "DELETE", path: "/admin/replays/{replayId}", handler: "functions/replays.cancel", roles: ["admin"], tables: { projections: "readwrite" }, uses: { queues: { replays: "send" } } },
+    // Commands in, outcomes, consumers' lag, parked counts: the local stack meters itself; on AWS, CloudWatch has them.
+    { method: "GET", path: "/admin/pipeline", handler: "functions/pipeline.handler", roles: ["admin"], tables: {} },
+    // What every failure destination and dead-letter queue holds.
+    { method: "GET", path: "/admin/parked", handler: "functions/parked.handler", roles: ["admin"], tables: {}, uses: { queues: grant("count", [...moves.map(([from]) => from), ...failureQueues]) } },
     {
       method: "POST",
       path: "/admin/redrive",

@@ -1,6 +1,7 @@
 // What handlers need, built from the Lambda environment. The local runtime
 // builds the same shapes itself and passes them to each handler's `make…`.
 // The one place a Lambda learns which app it runs: core/app.ts.
+import type { PipelineFigures } from "../core/pipeline.js";
 import type { ReplayTimings } from "../core/replay-jobs.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { app } from "../core/app.js";
@@ -84,6 +85,8 @@ export interface FanoutDeps extends ApiDeps {
   readonly timings?: Partial<ReplayTimings>;
   /** Aborted as the local stack stops: a replay runner's turn ends at its next step. */
   readonly stopping?: AbortSignal;
+  /** The pipeline's figures, where the deployment meters itself (the local stack). */
+  readonly pipeline?: PipelineFigures;
 }
 
 /** The names a function was given: a queue it may not use has no URL. */

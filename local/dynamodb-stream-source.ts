@@ -93,6 +93,7 @@ export const dynamodbStreamSource = (client: DynamoDBStreamsClient, streamArn: s
       return page((await trimHorizon(shardId))!, limit);
     },
     sequenceOf: (record) => record.dynamodb!.SequenceNumber!,
+    arrivalOf: (record) => (record.dynamodb?.ApproximateCreationDateTime === undefined ? undefined : record.dynamodb.ApproximateCreationDateTime * 1000),
     isAhead: (sequenceNumber) => firstOfRun !== undefined && BigInt(sequenceNumber) >= BigInt(firstOfRun),
   };
 };

@@ -7,6 +7,10 @@ import type { FunctionSpec, RouteSpec } from "../core/topology.js";
 import type { FanoutDeps } from "../functions/deps.js";
 import type { HttpHandler } from "../functions/http.js";
 import * as archiver from "../functions/archiver.js";
+import * as catalog from "../functions/catalog.js";
+import * as me from "../functions/me.js";
+import * as parked from "../functions/parked.js";
+import * as pipeline from "../functions/pipeline.js";
 import * as command from "../functions/command.js";
 import * as events from "../functions/events.js";
 import * as health from "../functions/health.js";
@@ -39,6 +43,10 @@ const http: Readonly<Record<string, (deps: FanoutDeps, spec: RouteSpec) => HttpH
   "functions/replays.status": replays.makeStatus,
   "functions/replays.cancel": replays.makeCancel,
   "functions/redrive.handler": redrive.makeHandler,
+  "functions/catalog.handler": catalog.makeHandler,
+  "functions/me.handler": me.makeHandler,
+  "functions/pipeline.handler": pipeline.makeHandler,
+  "functions/parked.handler": parked.makeHandler,
 };
 
 const stream: Readonly<Record<string, Factory<DynamoDBStreamEvent, DynamoDBBatchResponse>>> = {

@@ -36,5 +36,6 @@ export const kinesisSource = (client: KinesisClient, streamName: string, streamA
       return { records: (page.Records ?? []).map((r) => kinesisLambdaRecord(r, shardId, streamArn)), next: page.NextShardIterator };
     },
     sequenceOf: (record) => record.kinesis.sequenceNumber,
+    arrivalOf: (record) => record.kinesis.approximateArrivalTimestamp * 1000,
   };
 };

@@ -1,5 +1,7 @@
 // The API Gateway part of the local stack: HTTP requests become the same
 // APIGatewayProxyEventV2 the Lambda handlers receive on AWS.
+import { existsSync } from "node:fs";
+import sirv from "sirv";
 import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { PayloadTooLargeError, toHttp, UnauthorizedError } from "../core/errors.js";
@@ -77,6 +79,12 @@ const toEvent = (
   };
 };
 
+/** A folder of built files served under a path prefix (the console at /console). */
+export interface StaticSite {
+  readonly prefix: string;
+  readonly dir: string;
+}
+
 /**
  * Serves the topology's routes with the given handlers (by route key) and
  * the fallback for the rest, each behind its route's authorizer (`jwt` for the fallback).
@@ -87,9 +95,27 @@ export const startServer = (
   handlers: Readonly<Record<string, HttpHandler>>,
   fallback: HttpHandler,
   auth: GatewayAuth,
+  site?: StaticSite,
 ): Promise<{ server: Server; port: number }> => {
   const matchRoute = routeMatcher(routes);
+  // The console's built files, as a static site would serve them (on AWS: a CDN in front of S3): no authorizer, the page asks for a token.
+  const files = site && existsSync(site.dir) ? sirv(site.dir, { single: true, dev: false, etag: true }) : undefined;
   const server = createServer(async (request, response) => {
+    if (site && (request.url === site.prefix || request.url?.startsWith(`${site.prefix}/`))) {
+      if (!files) {
+        response.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
+        return response.end(`the console is not built: npm run console:build (${site.dir} is missing)\n`);
+      }
+      if (request.url === site.prefix) {
+        response.writeHead(301, { location: `${site.prefix}/` });
+        return response.end();
+      }
+      request.url = request.url.slice(site.prefix.length) || "/";
+      return files(request, response, () => {
+        response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+        response.end("not found\n");
+      });
+    }
     const send = (result: APIGatewayProxyStructuredResultV2) => {
       response.writeHead(result.statusCode ?? 200, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])));
       response.end(typeof result.body === "string" ? result.body : "");

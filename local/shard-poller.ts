@@ -19,6 +19,8 @@ export interface ShardSource<R> {
   /** One page; `next` is undefined once a closed shard is drained. */
   read(shardId: string, iterator: string, limit: number): Promise<{ readonly records: readonly R[]; readonly next?: string }>;
   sequenceOf(record: R): string;
+  /** When the record reached the stream, ms since epoch: what a consumer's lag is measured from. */
+  arrivalOf?(record: R): number | undefined;
 }
 
 export interface ParkedBatch<R = unknown> {
@@ -65,6 +67,8 @@ export interface ShardPollerOptions<R> {
 
 export interface Poller {
   stop(): Promise<void>;
+  /** Now minus the arrival of the oldest record read and not yet handled, over its shards; 0 when none waits. */
+  lagMs?(): number;
 }
 
 export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
@@ -81,6 +85,12 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
   let stopped = false;
   const workers = new Map<string, Promise<void>>();
   const finished = new Set<string>();
+  /** Per shard, the arrival of the oldest record read and not yet handled. */
+  const waiting = new Map<string, number>();
+  const noteWaiting = (shardId: string, records: readonly R[]) => {
+    const first = records[0] && source.arrivalOf?.(records[0]);
+    if (first !== undefined && !waiting.has(shardId)) waiting.set(shardId, first);
+  };
 
   const checkpoint = (shardId: string, record: R) =>
     checkpoints.set(shardId, { sequenceNumber: source.sequenceOf(record), done: false });
@@ -163,9 +173,11 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
       draining = page.records.length > 0 && page.records.length === options.batchSize - gathered.length;
       if (page.records.length > 0 && gathered.length === 0) windowEnds = Date.now() + windowMs;
       gathered.push(...page.records);
+      noteWaiting(shardId, gathered);
       // As Lambda does: a batch goes once it is full, its window has passed, or the shard has closed.
       if (gathered.length > 0 && (gathered.length >= options.batchSize || Date.now() >= windowEnds || !iterator)) {
         await deliver(shardId, gathered);
+        waiting.delete(shardId);
         if (stopped) return;
         last = source.sequenceOf(gathered.at(-1)!);
         gathered = [];
@@ -223,5 +235,6 @@ export const startShardPoller = <R>(options: ShardPollerOptions<R>): Poller => {
       await loop;
       await Promise.allSettled([...workers.values()]);
     },
+    lagMs: () => Math.max(0, ...[...waiting.values()].map((arrival) => Date.now() - arrival)),
   };
 };

@@ -3,7 +3,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { fileURLToPath } from "node:url";
 import { outcomeFeed } from "../core/commands.js";
+import { pipelineMeter } from "../core/pipeline.js";
 import { ensureProjectionVersions, kick, unfinishedJobs, type ReplayTimings } from "../core/replay-jobs.js";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import type { ExpandedApp } from "../core/app-definition.js";
@@ -87,6 +89,9 @@ export interface LocalStack {
 
 export const TABLE_PREFIX = "ordinal-";
 
+/** The console's build (console/, `npm run console:build`), served at /console. */
+export const CONSOLE_DIR = fileURLToPath(new URL("../console/dist", import.meta.url));
+
 /**
  * The least time between two polls of a shard by one consumer, by the stream
  * it reads. The commands' stream is read as soon as a write rings (the
@@ -148,6 +153,22 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
         });
     const endpoints = { dynamodb: dynamo.endpoint, ...fanout.endpoints };
     const stopping = new AbortController();
+    // The pipeline's figures for GET /admin/pipeline: commands the stack's clients append, outcomes its sequencer commits.
+    const lags: { consumer: string; source: string; poller: Poller }[] = [];
+    const failureDestinations = new Map<string, FailureDestination<unknown>>();
+    const meter = pipelineMeter({
+      lags: () => lags.map(({ consumer, source, poller }) => ({ consumer, source, lagMs: poller.lagMs?.() ?? 0 })),
+      parked: async () => Promise.all([...failureDestinations].map(async ([destination, parked]) => ({ destination, count: (await parked.list()).length }))),
+    });
+    aroundCalls(db, "ordinalMeter", {
+      after: (call) => {
+        if ((call.name === "UpdateCommand" || call.name === "UpdateItemCommand") && call.input.TableName === store.tables.commands) meter.commands();
+        // A decider's sends: counter updates in the sequencer's transaction.
+        if (call.name === "TransactWriteCommand" || call.name === "TransactWriteItemsCommand")
+          meter.commands((call.input.TransactItems ?? []).filter((item: { Update?: { TableName?: string } }) => item.Update?.TableName === store.tables.commands).length);
+      },
+    });
+    const feed = outcomeFeed();
     const redrivers = new Map<string, () => Promise<{ redriven: number; remaining: number }>>();
     const deps: FanoutDeps = {
       store,
@@ -155,7 +176,14 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       clock: Date.now,
       endpoints,
       identityFromBody: !options.jwt,
-      outcomes: outcomeFeed(),
+      outcomes: {
+        ...feed,
+        publish: (outcomes) => {
+          meter.outcomes(outcomes.map((o) => o.status));
+          feed.publish(outcomes);
+        },
+      },
+      pipeline: meter,
       timings: options.replayTimings,
       stopping: stopping.signal,
       ...fanout.clients,
@@ -165,6 +193,18 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           const redrive = redrivers.get(destination);
           if (!redrive) throw new Error(`no consumer parks batches in '${destination}'`);
           return redrive();
+        },
+        list: async (destination) => {
+          const parked = failureDestinations.get(destination);
+          if (!parked) return undefined;
+          return (await parked.list()).map((batch) => ({
+            consumer: batch.consumer,
+            shardId: batch.shardId,
+            records: batch.records.length,
+            error: batch.error,
+            attempts: batch.attempts,
+            ...((batch as { parkedAt?: string }).parkedAt ? { parkedAt: (batch as { parkedAt?: string }).parkedAt } : {}),
+          }));
         },
       },
     };
@@ -185,6 +225,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     ): Promise<FailureDestination<R>> => {
       const parked = await dynamoFailureDestination<R>(client, db, `${TABLE_PREFIX}failures`, consumer.failureDestination, source.sequenceOf);
       redrivers.set(consumer.failureDestination, () => redriveParked(parked, handler));
+      failureDestinations.set(consumer.failureDestination, parked as FailureDestination<unknown>);
       // A consumer that reads or writes Kinesis (or SNS, whose queues fauxqs keeps a second behind) has
       // checkpoints that mean something only for the stream they were taken with, and that lag behind what
       // the emulators may lose in a crash; a stream made anew (its state lost) starts them afresh.
@@ -195,8 +236,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
       const lag = onFanout && options.dataDir !== undefined ? CHECKPOINT_LAG_MS : 0;
       const checkpoints = laggingCheckpoints(stored, lag, (error) => log("writing a checkpoint failed; retrying", { consumer: name, error: String(error) }));
       settling.push(checkpoints);
-      pollers.push(
-        startShardPoller({
+      const poller = startShardPoller({
           consumer: name,
           source,
           checkpoints,
@@ -210,8 +250,9 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
           onFailure: parked.park,
           doorbell: bell,
           log,
-        }),
-      );
+        });
+      pollers.push(poller);
+      lags.push({ consumer: name, source: consumer.source, poller });
       return parked;
     };
 
@@ -300,7 +341,7 @@ const redriveParked = async <R>(destination: FailureDestination<R>, handler: Bat
 export const startGateway = async (deps: FanoutDeps, port: number, auth: GatewayAuth) => {
   const { routes } = deps.app.topology;
   const handlers = Object.fromEntries(routes.map((route) => [routeKeyOf(route), localHandlers.http(deps, route)]));
-  const { server, port: bound } = await startServer(port, routes, handlers, makeFallback(deps), auth);
+  const { server, port: bound } = await startServer(port, routes, handlers, makeFallback(deps), auth, { prefix: "/console", dir: CONSOLE_DIR });
   const stop = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());
