@@ -239,6 +239,9 @@ describe("the console on a stack with --auth", () => {
     const shopperNav = await tab.locator("header nav a").allTextContents();
     await tab.goto(`${secured.url}/console/#/replays`);
     const shopperReplays = await tab.locator("main").textContent();
+    await tab.goto(`${secured.url}/console/#/send`);
+    await tab.getByTestId("command-form").locator("select[name=microservice]").selectOption("inventory");
+    const shopperInventory = await tab.getByTestId("command-form").locator("select[name=command] option").allTextContents();
     await tab.screenshot({ path: `${SHOTS}/auth-shopper.png`, fullPage: true });
     await tab.locator("input[name=token]").fill(await mintToken(settings, { sub: "ops", roles: ["admin"] }));
     await tab.getByRole("button", { name: "Use token" }).click();
@@ -253,6 +256,8 @@ describe("the console on a stack with --auth", () => {
     expect(asked).toContain("Sign in");
     expect(shopperNav).toEqual(["Pipeline", "Streams", "Commands", "Send a command"]);
     expect(shopperReplays).toContain("needs the admin role");
+    // The form offers no command the API would refuse this caller: Restock needs service or admin.
+    expect(shopperInventory.some((c) => c.startsWith("Restock"))).toBe(false);
     expect(adminNav).toEqual(["Pipeline", "Streams", "Commands", "Send a command", "Failures", "Replays"]);
   });
 });

@@ -64,6 +64,8 @@ const Field = ({ name, schema, required, value, onChange }: { name: string; sche
 };
 
 export const SendCommand = ({ me }: { me: Me }) => {
+  // Only what the API would take from this caller: a command that needs a role it lacks is not offered.
+  const allowed = (c: { roles?: string[] }) => me.open || !c.roles || c.roles.some((role) => me.roles.includes(role));
   const [catalog, setCatalog] = useState<Catalog>();
   const [problem, setProblem] = useState("");
   const [choice, setChoice] = useState({ microservice: "", command: "" });
@@ -76,7 +78,7 @@ export const SendCommand = ({ me }: { me: Me }) => {
       if (answer.status !== 200) return setProblem(problemOf(answer));
       setCatalog(answer.body);
       const first = answer.body.microservices[0];
-      if (first) setChoice({ microservice: first.name, command: first.commands[0]?.name ?? "" });
+      if (first) setChoice({ microservice: first.name, command: first.commands.find(allowed)?.name ?? "" });
     })();
   }, []);
   if (!catalog) return problem ? <p class="problem">{problem}</p> : <p>…</p>;
@@ -110,7 +112,7 @@ export const SendCommand = ({ me }: { me: Me }) => {
           <span>microservice</span>
           <select name="microservice" value={choice.microservice} onChange={(e) => {
             const name = (e.target as HTMLSelectElement).value;
-            setChoice({ microservice: name, command: catalog.microservices.find((m) => m.name === name)?.commands[0]?.name ?? "" });
+            setChoice({ microservice: name, command: catalog.microservices.find((m) => m.name === name)?.commands.find(allowed)?.name ?? "" });
             setFields({});
           }}>
             {catalog.microservices.map((m) => <option value={m.name}>{m.name}</option>)}
@@ -119,7 +121,7 @@ export const SendCommand = ({ me }: { me: Me }) => {
         <label class="field">
           <span>command</span>
           <select name="command" value={choice.command} onChange={(e) => { setChoice({ ...choice, command: (e.target as HTMLSelectElement).value }); setFields({}); }}>
-            {microservice?.commands.map((c) => <option value={c.name}>{c.name}{c.roles ? ` (${c.roles.join(" or ")})` : ""}</option>)}
+            {microservice?.commands.filter(allowed).map((c) => <option value={c.name}>{c.name}{c.roles ? ` (${c.roles.join(" or ")})` : ""}</option>)}
           </select>
         </label>
         <label class="field">
