@@ -72,5 +72,6 @@ console.log(
     `${values.memory ? "in memory" : `data in ${values.data}`}) — try: ` +
     (jwt
       ? `curl -s -X POST '${stack.url}/command?wait=5' -H "Authorization: Bearer $(npm run -s token -- --sub u-1)" -d '{"type":"cart","command":"OpenCart","aggregateId":"c-1","id":"req-1"}'`
-      : `curl -s -X POST '${stack.url}/command?wait=5' -d '{"type":"cart","command":"OpenCart","aggregateId":"c-1","id":"req-1","user":"u-1"}'`),
+      : `curl -s -X POST '${stack.url}/command?wait=5' -d '{"type":"cart","command":"OpenCart","aggregateId":"c-1","id":"req-1","user":"u-1"}'`) +
+    `, or open ${stack.url}/console`,
 );
