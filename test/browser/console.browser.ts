@@ -109,6 +109,21 @@ describe("the console on the open local stack", () => {
     await expect.poll(() => page.getByTestId("state").textContent()).toContain("version 1");
     const first = await page.getByTestId("state").textContent();
     await shoot("stream");
+    // A time with the date picker: a minute from now is after both events; a day ago, before the cart existed (version 0).
+    const localTime = (offsetMs: number) =>
+      page.evaluate((offset) => {
+        const t = new Date(Date.now() + offset);
+        const pad = (n: number) => String(n).padStart(2, "0");
+        return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+      }, offsetMs);
+    await page.locator("input[name=at]").fill(await localTime(60_000));
+    await page.getByRole("button", { name: "Show state then" }).click();
+    await expect.poll(() => page.getByTestId("state").textContent()).toContain("version 2");
+    const later = await page.getByTestId("state").textContent();
+    await page.locator("input[name=at]").fill(await localTime(-86_400_000));
+    await page.getByRole("button", { name: "Show state then" }).click();
+    await expect.poll(() => page.getByTestId("state").textContent()).toContain("version 0");
+    const before = await page.getByTestId("state").textContent();
     await page.getByRole("button", { name: "Verify the snapshot" }).click();
     const verify = await page.getByTestId("verify").textContent();
 
@@ -118,6 +133,8 @@ describe("the console on the open local stack", () => {
     expect(latest).toContain("SKU-7");
     expect(first).not.toContain("SKU-7");
     expect(first).toContain('"status": "open"');
+    expect(later).toContain("SKU-7");
+    expect(before).not.toContain("u-1");
     expect(verify).toContain('"agrees": true');
   });
 
