@@ -23,6 +23,8 @@ let stack: LocalStack;
 let page: Page;
 /** While true, open-carts' live consumer fails every batch: with one retry, it parks the batch. */
 let openCartsFails = false;
+/** While true, every archive read takes a second: a replay is still running when the page cancels it. */
+let slowArchive = false;
 
 const failing =
   (handler: (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>) =>
@@ -41,6 +43,9 @@ beforeAll(async () => {
     retryAttempts: 1,
     replayTimings: { retireAfterMs: 1_000 },
     wrapKinesisHandler: (name, handler) => (name === "open-carts" ? failing(handler) : handler),
+    intercept: async (call) => {
+      if (slowArchive && call.client === "s3" && call.phase === "before" && call.name === "GetObjectCommand") await new Promise((r) => setTimeout(r, 1_000));
+    },
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -214,6 +219,30 @@ describe("the console on the open local stack", () => {
     // Assess
     expect(await row.locator("progress").getAttribute("value")).toBe("100");
     expect(await row.locator("td:nth-child(5)").textContent()).toMatch(/^(\d+)\/\1$/);
+  });
+});
+
+describe("the console's replays, cancelled", () => {
+  it("cancels a running rebuild from the page; the serving read models stay", async () => {
+    // Prepare: archive reads slowed, so the rebuild is still sending when it is cancelled
+    slowArchive = true;
+    await open("#/replays");
+    await page.getByTestId("replay-form").locator("select[name=handler]").selectOption("open-carts");
+    await page.getByTestId("replay-form").getByRole("button", { name: "Start" }).click();
+    await expect.poll(() => page.getByTestId("replay-said").textContent()).toContain("started");
+    const id = (await page.getByTestId("replay-said").textContent())!.replace("started ", "");
+    const row = page.locator(`tr[data-replay="${id}"]`);
+
+    // Act
+    await row.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => row.locator("td.state").textContent(), { timeout: 20_000 }).toContain("cancelled");
+    slowArchive = false;
+    await page.screenshot({ path: `${SHOTS}/replays-cancelled.png`, fullPage: true });
+
+    // Assess: no Cancel on an ended job, and open-carts still answers from its serving generation
+    expect(await row.getByRole("button", { name: "Cancel" }).count()).toBe(0);
+    const openCarts = (await fetch(`${stack.url}/carts?status=open`).then((r) => r.json())) as { carts: { cartId: string }[] };
+    expect(openCarts.carts.map((c) => c.cartId)).toEqual(expect.arrayContaining(["b-1", "b-2"]));
   });
 });
 
