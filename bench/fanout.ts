@@ -23,7 +23,7 @@
 // event, the rebuilt model identical to the live one, nothing parked or dead-
 // lettered. Standalone, it exits 1 when a check fails.
 import { eachLimited } from "../core/each-limited.js";
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, DeleteQueueCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { checksTable, fixed, gitCommit, intFlag, latency, parkedBatches, progressLog, sleep, stackProcesses, table, timedBatches, usageSince, type Latency, type Usage } from "./measure.js";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
@@ -37,7 +37,7 @@ import { cartSummary, summaryOf, type CartSummary } from "../core/cart/cart-summ
 import type { CartState } from "../core/cart/state.js";
 import { accepts, loadGenerations, partitionOf, queryReadModels, resetProjection } from "../core/projections/index.js";
 import type { EventRecord } from "../core/records.js";
-import { fifoId } from "../core/sqs.js";
+import { fifoId, queueDepth } from "../core/sqs.js";
 import { startStack, type LocalStack } from "../local/stack.js";
 import { runTag } from "./workload.js";
 import { app } from "../core/app.js";
@@ -356,12 +356,6 @@ const liveModel = (stack: LocalStack, plans: readonly CartPlan[]) => {
 const cartSummaryItems = async (stack: LocalStack) =>
   (await queryReadModels<CartState>(stack.store, { name: partitionOf(cartSummary.name, (await loadGenerations(stack.store, cartSummary.name))?.serving.generation ?? 1) })).map(({ revision: _revision, projection: _generation, ...item }) => item).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
-const queueDepth = async (sqs: SQSClient, queueUrl: string) => {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] }),
-  );
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
-};
 
 interface RawResult {
   readonly messages: number;

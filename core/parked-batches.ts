@@ -7,7 +7,6 @@
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -15,6 +14,7 @@ import { GetRecordsCommand as GetStreamRecords, GetShardIteratorCommand as GetSt
 import { GetRecordsCommand as GetKinesisRecords, GetShardIteratorCommand as GetKinesisIterator, type KinesisClient } from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, KinesisStreamRecord } from "aws-lambda";
 import type { ParkedBatches } from "./redrive.js";
+import { queueDepth } from "./sqs.js";
 import { dynamodbLambdaRecord, kinesisLambdaRecord } from "./stream-records.js";
 
 /** What Lambda writes about a batch it gave up on (`DDBStreamBatchInfo` or `KinesisBatchInfo`). */
@@ -142,10 +142,7 @@ export const streamParkedBatches = (deps: StreamParkedBatchesDeps): ParkedBatche
       await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
       redriven++;
     }
-    const { Attributes = {} } = await deps.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
-    );
-    const remaining = Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+    const remaining = await queueDepth(deps.sqs, queueUrl);
     return { redriven, remaining, ...(note ? { note } : {}) };
   },
 });

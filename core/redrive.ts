@@ -3,11 +3,10 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { fifoId, sendMessages } from "./sqs.js";
+import { fifoId, queueDepth, sendMessages } from "./sqs.js";
 import { deadLetterMoves, type QueueName, type Topology } from "./topology.js";
 
 /** Hands parked batches of a stream consumer back to it; what succeeds leaves the failure destination. */
@@ -43,11 +42,7 @@ export const parkedReport = async (deps: RedriveDeps) => {
       continue;
     }
     const url = deps.names.queueUrls[queue];
-    if (!url) continue;
-    const { Attributes = {} } = await deps.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
-    );
-    report.push({ queue, kind: plan.kind, target, count: Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) });
+    if (url) report.push({ queue, kind: plan.kind, target, count: await queueDepth(deps.sqs, url) });
   }
   return report;
 };
@@ -119,11 +114,7 @@ export const redrive = async (
   if (plan.kind === "parked") {
     // On AWS the queue holds Lambda's on-failure records (shard and sequence range), counted here.
     if (!fromUrl) return { queue, moved: 0, parked: 0, done: true };
-    const { Attributes = {} } = await deps.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: fromUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
-    );
-    const parked = Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
-    return { queue, moved: 0, parked, done: true };
+    return { queue, moved: 0, parked: await queueDepth(deps.sqs, fromUrl), done: true };
   }
   const toUrl = deps.names.queueUrls[plan.to];
   if (!fromUrl || !toUrl) throw new Error(`redrive of ${queue} needs both queues' URLs; this function has ${fromUrl ? "none for " + plan.to : "none for " + queue}`);

@@ -12,7 +12,7 @@
 //   waiting-for-archive (rebuilds) → counting → sending → draining → retiring (rebuilds) → done
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { GetCommand, paginateQuery, paginateScan, TransactWriteCommand, UpdateCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ulid } from "ulid";
@@ -23,6 +23,7 @@ import { ARCHIVE_INDEX } from "./fanout/archive-index.js";
 import { listArchive } from "./fanout/archiver.js";
 import { ensureGenerations, GENERATIONS, loadGenerations, partitionOf, resetProjection, versionOf, type AnyProjection } from "./projections/index.js";
 import { replayDeadLetterOf, replayPage, replayQueueOf } from "./replay.js";
+import { queueDepth } from "./sqs.js";
 
 /** The partition of the projections table holding replay jobs. */
 export const REPLAYS = "replays";
@@ -341,19 +342,8 @@ const save = async (deps: ReplayJobDeps, job: ReplayJob, changes: Changes): Prom
   return { ...job, ...fields, revision: job.revision + 1 };
 };
 
-/** Approximate messages in a queue: waiting, in flight and delayed. */
-const depthOf = async (deps: ReplayJobDeps, queue: string): Promise<number> => {
-  const { Attributes = {} } = await deps.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: deps.names.queueUrls[queue]!,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
-    }),
-  );
-  return ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"].reduce(
-    (sum, name) => sum + Number(Attributes[name as keyof typeof Attributes] ?? 0),
-    0,
-  );
-};
+/** A queue of the topology's depth. */
+const depthOf = (deps: ReplayJobDeps, queue: string): Promise<number> => queueDepth(deps.sqs, deps.names.queueUrls[queue]!);
 
 /**
  * Each stream of the projection's microservices, with the version its

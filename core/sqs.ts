@@ -1,6 +1,6 @@
-// Sending to SQS in batches: ids a FIFO queue accepts, and SendMessageBatch
-// with its per-entry failures resent (through fanout/deliver).
-import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from "@aws-sdk/client-sqs";
+// Sending to SQS in batches (ids a FIFO queue accepts, and SendMessageBatch
+// with its per-entry failures resent through fanout/deliver), and a queue's depth.
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from "@aws-sdk/client-sqs";
 import { createHash } from "node:crypto";
 import { deliver } from "./fanout/deliver.js";
 
@@ -83,4 +83,12 @@ const sendLane = async (sqs: SQSClient, queueUrl: string, messages: readonly Out
     throw new Error(
       `${delivery.reasons.size} of ${messages.length} messages to ${queueUrl} were refused: ${[...new Set(delivery.reasons.values())].join(", ")}`,
     );
+};
+
+const DEPTH = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
+
+/** A queue's messages, approximately: waiting, in flight and delayed. */
+export const queueDepth = async (sqs: SQSClient, queueUrl: string): Promise<number> => {
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...DEPTH] }));
+  return DEPTH.reduce((sum, name) => sum + Number(Attributes[name] ?? 0), 0);
 };
