@@ -13,16 +13,16 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { GetCommand, paginateQuery, paginateScan, TransactWriteCommand, UpdateCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, paginateQuery, paginateScan, PutCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ulid } from "ulid";
 import { partOf, type ExpandedApp } from "./app-definition.js";
-import { batchGet, type Store } from "./dynamo.js";
+import { batchGet, queryAll, type Store } from "./dynamo.js";
 import { ConflictError } from "./errors.js";
 import { ARCHIVE_INDEX } from "./fanout/archive-index.js";
 import { listArchive } from "./fanout/archiver.js";
 import { ensureGenerations, GENERATIONS, loadGenerations, partitionOf, resetProjection, versionOf, type AnyProjection } from "./projections/index.js";
-import { replayDeadLetterOf, replayPage, replayQueueOf } from "./replay.js";
+import { archiveRangeOf, replayDeadLetterOf, replayPage, replayQueueOf } from "./replay.js";
 import { queueDepth } from "./sqs.js";
 
 /** The partition of the projections table holding replay jobs. */
@@ -140,22 +140,15 @@ export const listJobs = async (store: Store, limit = 20): Promise<ReplayJob[]> =
 };
 
 /** Jobs a runner still has work on: running, or a generation left to delete. */
-export const unfinishedJobs = async (store: Store): Promise<ReplayJob[]> => {
-  const jobs: ReplayJob[] = [];
-  const pages = paginateQuery(
-    { client: store.db },
-    {
-      TableName: store.tables.projections,
-      KeyConditionExpression: "#projection = :replays",
-      FilterExpression: "#state = :running OR cleanup = :pending",
-      ExpressionAttributeNames: { "#projection": "projection", "#state": "state" },
-      ExpressionAttributeValues: { ":replays": REPLAYS, ":running": "running", ":pending": "pending" },
-      ConsistentRead: true,
-    },
-  );
-  for await (const page of pages) jobs.push(...((page.Items ?? []) as ReplayJob[]));
-  return jobs;
-};
+export const unfinishedJobs = (store: Store): Promise<ReplayJob[]> =>
+  queryAll<ReplayJob>(store, {
+    TableName: store.tables.projections,
+    KeyConditionExpression: "#projection = :replays",
+    FilterExpression: "#state = :running OR cleanup = :pending",
+    ExpressionAttributeNames: { "#projection": "projection", "#state": "state" },
+    ExpressionAttributeValues: { ":replays": REPLAYS, ":running": "running", ":pending": "pending" },
+    ConsistentRead: true,
+  });
 
 /** Adds what the replay projector took of a job's messages; nothing for a replay that has no job. */
 export const countApplied = async (store: Store, replayId: string, count: number): Promise<void> => {
@@ -176,11 +169,11 @@ export const countApplied = async (store: Store, replayId: string, count: number
 };
 
 /** Hands a job to a runner: on AWS the replayer function, locally the stack's poller of the same queue. */
-export const kick = async (deps: Pick<ReplayJobDeps, "sqs" | "names">, replayId: string, { takeOver = false, delaySeconds = 0 } = {}) => {
+export const kick = async (deps: Pick<ReplayJobDeps, "sqs" | "names">, replayId: string, { takeOver = false } = {}) => {
   const queueUrl = deps.names.queueUrls[REPLAYS_QUEUE];
   if (!queueUrl) throw new Error(`this function has no URL for the '${REPLAYS_QUEUE}' queue`);
   await deps.sqs.send(
-    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ replayId, ...(takeOver ? { takeOver } : {}) }), DelaySeconds: delaySeconds }),
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ replayId, ...(takeOver ? { takeOver } : {}) }) }),
   );
 };
 
@@ -468,13 +461,8 @@ const steps = async (deps: ReplayJobDeps, replayId: string, deadline: number, si
         case "counting": {
           let objectsTotal = 0;
           let startAfter: string | undefined;
-          const slack = 3_600_000;
           do {
-            const page = await listArchive(deps.s3, deps.names.archiveBucket, {
-              from: job.from === undefined ? undefined : new Date(job.from - slack),
-              to: job.to === undefined ? undefined : new Date(job.to + slack),
-              startAfter,
-            });
+            const page = await listArchive(deps.s3, deps.names.archiveBucket, { ...archiveRangeOf(job), startAfter });
             objectsTotal += page.keys.length;
             startAfter = page.next;
           } while (startAfter);
@@ -608,6 +596,10 @@ export const progressOf = (job: ReplayJob, now: number) => {
   const objectsLeft = job.objectsTotal === undefined ? undefined : Math.max(0, job.objectsTotal - job.objectsRead);
   const sendSeconds = objectsLeft === undefined || job.objectsRead === 0 ? undefined : (objectsLeft * elapsed) / job.objectsRead;
   const applySeconds = rate > 0 ? Math.max(0, job.eventsSent - job.eventsApplied) / rate : undefined;
+  // Half for the archive read, half for the projector's share of what was sent.
+  const read = job.objectsTotal ? job.objectsRead / job.objectsTotal : ["draining", "retiring"].includes(job.phase) ? 1 : 0;
+  const applied = job.eventsSent ? Math.min(1, job.eventsApplied / job.eventsSent) : read === 1 ? 1 : 0;
+  const percent = job.state === "done" ? 100 : Math.floor(((read + applied) / 2) * 100);
   const etaSeconds = job.state !== "running" ? 0 : sendSeconds === undefined && applySeconds === undefined ? undefined : Math.max(sendSeconds ?? 0, applySeconds ?? 0) + (job.phase === "retiring" ? Math.max(0, ((job.retireAt ?? now) - now) / 1000) : 0);
   return {
     replayId: job.key,
@@ -625,10 +617,12 @@ export const progressOf = (job: ReplayJob, now: number) => {
     eventsSent: job.eventsSent,
     eventsApplied: job.eventsApplied,
     ...(job.streamsBehind ? { streamsBehind: job.streamsBehind } : {}),
+    percent,
     eventsPerSecond: Math.round(rate * 10) / 10,
     etaSeconds: etaSeconds === undefined ? null : Math.round(etaSeconds),
     createdAt: new Date(job.createdAt).toISOString(),
     updatedAt: new Date(job.updatedAt).toISOString(),
+    ...(job.sentAt !== undefined ? { sentAt: new Date(job.sentAt).toISOString() } : {}),
     ...(job.swappedAt !== undefined ? { swappedAt: new Date(job.swappedAt).toISOString() } : {}),
     ...(job.endedAt !== undefined ? { endedAt: new Date(job.endedAt).toISOString() } : {}),
     ...(job.error !== undefined ? { error: job.error } : {}),

@@ -60,11 +60,6 @@ export const replayQueueOf = (app: Pick<ExpandedApp, "topology">, handler: strin
   return name;
 };
 
-/**
- * A retried page sends the same ids, so SQS drops the copies; a new replay
- * has a new `replayId`, so its messages are not mistaken for the last
- * replay's within SQS's five-minute deduplication window.
- */
 /** The replay's dead-letter queue: what its projector kept failing on. */
 export const replayDeadLetterOf = (app: Pick<ExpandedApp, "topology">, handler: string): QueueName => {
   const queue = app.topology.queues[replayQueueOf(app, handler)]!.deadLetter?.queue;
@@ -72,22 +67,30 @@ export const replayDeadLetterOf = (app: Pick<ExpandedApp, "topology">, handler: 
   return queue;
 };
 
+/**
+ * A retried page sends the same ids, so SQS drops the copies; a new replay
+ * has a new `replayId`, so its messages are not mistaken for the last
+ * replay's within SQS's five-minute deduplication window.
+ */
 export const deduplicationIdOf = (replayId: string, event: EventRecord): string => fifoId(`${replayId}:${event.eventId}`);
+
+const DEFAULT_SLACK_MS = 3_600_000;
+
+/** The archive objects that may hold events recorded in [from, to]: the range widened by `slackMs` (see ReplayPageInput). */
+export const archiveRangeOf = ({ from, to, slackMs = DEFAULT_SLACK_MS }: Pick<ReplayPageInput, "from" | "to" | "slackMs">) => ({
+  from: from === undefined ? undefined : new Date(from - slackMs),
+  to: to === undefined ? undefined : new Date(to + slackMs),
+});
 
 const inRange = (event: EventRecord, from?: number, to?: number) =>
   (from === undefined || event.recordedAt >= from) && (to === undefined || event.recordedAt <= to);
 
 export const replayPage = async (deps: ReplayDeps, input: ReplayPageInput): Promise<ReplayPageResult> => {
-  const { handler, from, to, startAfter, maxObjects, replayId, generation, slackMs = 3_600_000 } = input;
+  const { handler, from, to, startAfter, maxObjects, replayId, generation } = input;
   const projection = partOf(deps.app.projections, "projection", handler);
   const queueUrl = deps.names.queueUrls[replayQueueOf(deps.app, handler)]!;
   const bucket = deps.names.archiveBucket;
-  const page = await listArchive(deps.s3, bucket, {
-    from: from === undefined ? undefined : new Date(from - slackMs),
-    to: to === undefined ? undefined : new Date(to + slackMs),
-    startAfter,
-    maxKeys: maxObjects,
-  });
+  const page = await listArchive(deps.s3, bucket, { ...archiveRangeOf(input), startAfter, maxKeys: maxObjects });
   // Read in parallel; send strictly in key order, which is each stream's order.
   const objects = await Promise.all(page.keys.map((key) => readArchiveObject(deps.s3, bucket, key)));
   const read = objects.flat();

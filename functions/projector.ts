@@ -108,7 +108,9 @@ export const makeReplay = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "enviro
       if (!message) continue;
       const generation = message.replay?.generation ?? serving;
       if (!acceptsReplayInto(generations, generation)) continue;
-      byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), message.event]);
+      const events = byGeneration.get(generation);
+      if (events) events.push(message.event);
+      else byGeneration.set(generation, [message.event]);
     }
     const failed = await projectInto(deps, projection, byGeneration);
     const failedGroups = new Set<string>();

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { acceptsReplayInto, initialGenerations, liveGenerations, partitionOf, type Generations } from "../core/projections/index.js";
 import { progressOf, type ReplayJob } from "../core/replay-jobs.js";
 import { decodeReplayMessage } from "../functions/event-records.js";
-import { describeStatus, percentOf, type ReplayStatus } from "../local/cli/progress.js";
+import { describeStatus, type ReplayStatus } from "../local/cli/progress.js";
 import { cartStream, opened } from "./support/projection-records.js";
 
 const generations = (over: Partial<Generations>): Generations => ({ ...initialGenerations({ name: "p", version: 2 }), ...over });
@@ -76,7 +76,7 @@ describe("a job's progress", () => {
     expect(progressOf(swapped, 1_015_000)).toMatchObject({ eventsPerSecond: 50, etaSeconds: 5, swappedAt: new Date(1_010_000).toISOString() });
   });
 
-  it("shows as a bar: half for the archive read, half for what the projector applied", () => {
+  it("answers a percentage for a bar (half for the archive read, half for what the projector applied), and the CLI's words", () => {
     const status = (over: Partial<ReplayStatus>): ReplayStatus => ({
       replayId: "r",
       handler: "cart-summary",
@@ -89,11 +89,13 @@ describe("a job's progress", () => {
       eventsApplied: 50,
       eventsPerSecond: 12.5,
       etaSeconds: 8,
+      percent: 50,
       ...over,
     });
-    expect(percentOf(status({}))).toBe(50);
-    expect(percentOf(status({ objectsTotal: null, objectsRead: 0, eventsSent: 0, eventsApplied: 0, phase: "waiting-for-archive" }))).toBe(0);
-    expect(percentOf(status({ state: "done", phase: "ended" }))).toBe(100);
+    const percentOf = (over: Partial<ReplayJob>) => progressOf(job(over), 1_010_000).percent;
+    expect(percentOf({ objectsTotal: 10, objectsRead: 5, eventsSent: 100, eventsApplied: 50 })).toBe(50);
+    expect(percentOf({ phase: "waiting-for-archive" })).toBe(0);
+    expect(percentOf({ state: "done", phase: "ended", objectsTotal: 10, objectsRead: 10, eventsSent: 100, eventsApplied: 100 })).toBe(100);
     expect(describeStatus(status({}))).toBe("sending | 5/10 objects | 50/100 events applied | 12.5 events/s | 8 s left");
     expect(describeStatus(status({ phase: "waiting-for-archive", streamsBehind: 3, etaSeconds: null }))).toContain("waiting for the archive (3 streams behind)");
   });

@@ -1,4 +1,4 @@
-// A replay job's progress as `npm run replay` shows it: a percentage for the bar, and words.
+// A replay job's progress as `npm run replay` shows it: the words after the bar (the API gives the percentage).
 
 /** GET /admin/replays/{id}, as core/replay-jobs.ts progressOf answers it. */
 export interface ReplayStatus {
@@ -14,17 +14,11 @@ export interface ReplayStatus {
   readonly streamsBehind?: number;
   readonly eventsPerSecond: number;
   readonly etaSeconds: number | null;
+  /** 0-100, for a bar (progressOf). */
+  readonly percent: number;
   readonly error?: string;
   readonly statusUrl?: string;
 }
-
-/** How far a job is, 0-100: half for the archive read, half for the projector's share of what was sent. */
-export const percentOf = (s: ReplayStatus): number => {
-  if (s.state === "done") return 100;
-  const read = s.objectsTotal ? s.objectsRead / s.objectsTotal : s.phase === "draining" || s.phase === "retiring" ? 1 : 0;
-  const applied = s.eventsSent ? Math.min(1, s.eventsApplied / s.eventsSent) : read === 1 ? 1 : 0;
-  return Math.floor(((read + applied) / 2) * 100);
-};
 
 /** The words after the bar. */
 export const describeStatus = (s: ReplayStatus): string =>

@@ -7,7 +7,7 @@ import { SingleBar } from "cli-progress";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { defaultUrl, requestJson, withRetries } from "./post.js";
-import { describeStatus, percentOf, type ReplayStatus } from "./progress.js";
+import { describeStatus, type ReplayStatus } from "./progress.js";
 
 const usage = [
   "usage: npm run replay -- --handler <projection> [--reset] [--from <ISO time>] [--to <ISO time>] [--detach] [--url <url>]",
@@ -26,7 +26,7 @@ const follow = async (base: string, statusUrl: string): Promise<ReplayStatus> =>
     etaBuffer: 1,
   });
   let status = await withRetries(3, () => requestJson<ReplayStatus>("GET", `${base}${statusUrl}`));
-  bar.start(100, percentOf(status), { handler: status.handler, words: describeStatus(status) });
+  bar.start(100, status.percent, { handler: status.handler, words: describeStatus(status) });
   process.once("SIGINT", () => {
     bar.stop();
     console.log(`\nthe replay goes on in the stack: npm run replay -- --status ${status.replayId}; stop it with --cancel ${status.replayId}`);
@@ -35,7 +35,7 @@ const follow = async (base: string, statusUrl: string): Promise<ReplayStatus> =>
   while (status.state === "running") {
     await sleep(250);
     status = await withRetries(5, () => requestJson<ReplayStatus>("GET", `${base}${statusUrl}`));
-    bar.update(percentOf(status), { words: describeStatus(status) });
+    bar.update(status.percent, { words: describeStatus(status) });
   }
   bar.stop();
   return status;

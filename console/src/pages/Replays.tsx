@@ -16,17 +16,12 @@ interface Job {
   readonly eventsApplied: number;
   readonly eventsPerSecond: number;
   readonly etaSeconds: number | null;
+  readonly percent: number;
   readonly createdAt: string;
   readonly error?: string;
   readonly statusUrl: string;
 }
 
-const percentOf = (j: Job) => {
-  if (j.state === "done") return 100;
-  const read = j.objectsTotal ? j.objectsRead / j.objectsTotal : 0;
-  const applied = j.eventsSent ? Math.min(1, j.eventsApplied / j.eventsSent) : 0;
-  return Math.floor(((read + applied) / 2) * 100);
-};
 
 export const Replays = () => {
   const [jobs, setJobs] = useState<Job[]>();
@@ -76,7 +71,7 @@ export const Replays = () => {
               <td><code>{j.replayId}</code>{j.reset ? " rebuild" : ""}{j.reason !== "request" ? ` (${j.reason})` : ""}</td>
               <td>{j.handler}</td>
               <td class="state">{j.state}, {j.phase}{j.error ? `: ${j.error}` : ""}</td>
-              <td><progress max={100} value={percentOf(j)} /> {percentOf(j)}%</td>
+              <td><progress max={100} value={j.percent} /> {j.percent}%</td>
               <td>{j.eventsApplied}/{j.eventsSent}</td>
               <td>{j.eventsPerSecond}/s</td>
               <td>{j.etaSeconds === null ? "?" : `${j.etaSeconds} s`}</td>
