@@ -11,7 +11,8 @@ export type ParkedBatch<R = DynamoDBRecord> = AnyParkedBatch<R>;
 
 export interface FailureDestination<R = DynamoDBRecord> {
   park(batch: ParkedBatch<R>): Promise<void>;
-  list(): Promise<ParkedBatch<R>[]>;
+  /** Each with when it was parked. */
+  list(): Promise<(ParkedBatch<R> & { readonly parkedAt?: string })[]>;
   /** Drops a batch once it has been redriven. */
   remove(batch: ParkedBatch<R>): Promise<void>;
 }
@@ -34,7 +35,7 @@ export const dynamoFailureDestination = async <R = DynamoDBRecord>(
       const { Items } = await db.send(
         new QueryCommand({ TableName: table, KeyConditionExpression: "destination = :d", ExpressionAttributeValues: { ":d": destination } }),
       );
-      return (Items ?? []) as unknown as ParkedBatch<R>[];
+      return (Items ?? []) as unknown as (ParkedBatch<R> & { parkedAt?: string })[];
     },
     async remove(batch) {
       await db.send(new DeleteCommand({ TableName: table, Key: { destination, id: idOf(batch) } }));

@@ -6,6 +6,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamBatchResp
 import { fileURLToPath } from "node:url";
 import { outcomeFeed } from "../core/commands.js";
 import { pipelineMeter } from "../core/pipeline.js";
+import { parkedReport } from "../core/redrive.js";
 import { ensureProjectionVersions, kick, unfinishedJobs, type ReplayTimings } from "../core/replay-jobs.js";
 import { documentClient, prefixedTableNames, type Store } from "../core/dynamo.js";
 import type { ExpandedApp } from "../core/app-definition.js";
@@ -158,7 +159,8 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
     const failureDestinations = new Map<string, FailureDestination<unknown>>();
     const meter = pipelineMeter({
       lags: () => lags.map(({ consumer, source, poller }) => ({ consumer, source, lagMs: poller.lagMs?.() ?? 0 })),
-      parked: async () => Promise.all([...failureDestinations].map(async ([destination, parked]) => ({ destination, count: (await parked.list()).length }))),
+      // Every failure destination and dead-letter queue, as GET /admin/parked counts them.
+      parked: async () => (await parkedReport(deps)).map(({ queue, count }) => ({ destination: queue, count })),
     });
     aroundCalls(db, "ordinalMeter", {
       after: (call) => {
@@ -197,14 +199,7 @@ export const startStack = async (options: StackOptions): Promise<LocalStack> => 
         list: async (destination) => {
           const parked = failureDestinations.get(destination);
           if (!parked) return undefined;
-          return (await parked.list()).map((batch) => ({
-            consumer: batch.consumer,
-            shardId: batch.shardId,
-            records: batch.records.length,
-            error: batch.error,
-            attempts: batch.attempts,
-            ...((batch as { parkedAt?: string }).parkedAt ? { parkedAt: (batch as { parkedAt?: string }).parkedAt } : {}),
-          }));
+          return (await parked.list()).map(({ consumer, shardId, records, error, attempts, parkedAt }) => ({ consumer, shardId, records: records.length, error, attempts, ...(parkedAt ? { parkedAt } : {}) }));
         },
       },
     };
