@@ -21,7 +21,7 @@ import { batchGet, queryAll, type Store } from "./dynamo.js";
 import { ConflictError } from "./errors.js";
 import { ARCHIVE_INDEX } from "./fanout/archive-index.js";
 import { listArchive } from "./fanout/archiver.js";
-import { ensureGenerations, GENERATIONS, loadGenerations, partitionOf, resetProjection, versionOf, type AnyProjection } from "./projections/index.js";
+import { ensureGenerations, GENERATIONS, GENERATIONS_TTL_MS, loadGenerations, partitionOf, resetProjection, versionOf, type AnyProjection } from "./projections/index.js";
 import { archiveRangeOf, replayDeadLetterOf, replayPage, replayQueueOf } from "./replay.js";
 import { queueDepth } from "./sqs.js";
 
@@ -433,6 +433,8 @@ const steps = async (deps: ReplayJobDeps, replayId: string, deadline: number, si
     if (!job) return "ended";
     if (job.state !== "running") {
       if (job.cleanup === "pending") {
+        // Past every projector's copy of the generations item that still named it.
+        await sleep(Math.max(0, (job.endedAt ?? 0) + GENERATIONS_TTL_MS + timings.pollMs - deps.clock()));
         await resetProjection(deps.store, partitionOf(job.handler, job.generation));
         await save(deps, job, { cleanup: "done" });
       }
@@ -443,8 +445,14 @@ const steps = async (deps: ReplayJobDeps, replayId: string, deadline: number, si
       const projection = partOf(deps.app.projections, "projection", job.handler);
       switch (job.phase) {
         case "waiting-for-archive": {
-          // Live events reach the new generation from the first batch after it was made; what the
-          // log held before must be in the archive before the archive is read.
+          // Live events reach the new generation from the first batch that read the generations item
+          // after it was made (at most GENERATIONS_TTL_MS later); what the log held by then must be in
+          // the archive before the archive is read.
+          const everyProjectorKnows = job.createdAt + GENERATIONS_TTL_MS;
+          if (deps.clock() < everyProjectorKnows) {
+            await wait(everyProjectorKnows - deps.clock());
+            break;
+          }
           pending = await notArchived(deps, pending ?? (await streamVersions(deps, projection)));
           if (pending.size === 0) {
             await save(deps, job, { phase: "counting", streamsBehind: 0, attempts: 0 });
@@ -526,8 +534,8 @@ const steps = async (deps: ReplayJobDeps, replayId: string, deadline: number, si
                 ExpressionAttributeValues: { ":old": retiring.generation },
               }),
             );
-            // Past any live batch that read the generations item before the line above.
-            await sleep(timings.pollMs);
+            // Past every projector's copy of the generations item that still named it.
+            await sleep(GENERATIONS_TTL_MS + timings.pollMs);
             await resetProjection(deps.store, partitionOf(job.handler, retiring.generation));
           }
           await save(deps, job, { state: "done", phase: "ended", endedAt: deps.clock(), attempts: 0 });
@@ -552,7 +560,8 @@ const swap = async (deps: ReplayJobDeps, job: ReplayJob, timings: ReplayTimings)
   const table = deps.store.tables.projections;
   const generations = (await loadGenerations(deps.store, job.handler))!;
   const now = deps.clock();
-  const retireAt = now + timings.retireAfterMs;
+  // Readers that have not heard of the swap (their copy is up to GENERATIONS_TTL_MS old) still read a current model.
+  const retireAt = now + Math.max(timings.retireAfterMs, GENERATIONS_TTL_MS);
   await deps.store.db.send(
     new TransactWriteCommand({
       TransactItems: [

@@ -7,8 +7,8 @@ import type { Store } from "../core/dynamo.js";
 import {
   acceptsReplayInto,
   inGeneration,
+  generationsCache,
   liveGenerations,
-  loadGenerations,
   project,
   readModelCache,
   type AnyProjection,
@@ -66,17 +66,19 @@ const projectInto = async (deps: ProjectorDeps, projection: AnyProjection, byGen
  * first that failed or could not be decoded; records after it come again,
  * and those already applied are skipped by the item's versions. Every batch
  * goes to each generation that takes live events (the one serving, and one
- * being rebuilt): the generations item is read, consistently, once per batch,
- * so a batch that starts after a rebuild began feeds it.
+ * being rebuilt), as the generations item said at most GENERATIONS_TTL_MS
+ * ago: a rebuild reads the log only after that long, so every batch it does
+ * not see in the archive fed it.
  */
 export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
   const projection = projectionOf(deps, spec);
   const cache = readModelCache();
+  const generationsOf = generationsCache(deps.store);
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const { records, poison, usable } = decodeKinesisBatch(event);
     if (poison !== -1) logger.error("a Kinesis record is not an event record", { projection: projection.name, sequenceNumber: records[poison]!.id });
     const events = usable.map((r) => r.event);
-    const generations = liveGenerations(await loadGenerations(deps.store, projection.name), projection);
+    const generations = liveGenerations(await generationsOf(projection.name), projection);
     const failed = await projectInto(deps, projection, new Map(generations.map((g) => [g, events])), cache);
     recordLag(deps, projection, events);
     const firstFailed = usable.findIndex((r) => failed.has(r.event.eventId));
@@ -97,11 +99,12 @@ export const makeLive = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environm
 export const makeReplay = (deps: ProjectorDeps, spec: Pick<FunctionSpec, "environment">) => {
   const projection = projectionOf(deps, spec);
   // No read-model cache here: a replay must see what is in the table, not what a cache remembers.
+  const generationsOf = generationsCache(deps.store);
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const records = event.Records.map((r) => ({ id: r.messageId, group: r.attributes.MessageGroupId ?? "", message: decodeReplayMessage(r.body) }));
     for (const r of records)
       if (!r.message) logger.error("an SQS message is not a replayed event record", { projection: projection.name, messageId: r.id });
-    const generations = await loadGenerations(deps.store, projection.name);
+    const generations = await generationsOf(projection.name);
     const serving = generations?.serving.generation ?? 1;
     const byGeneration = new Map<number, EventRecord[]>();
     for (const { message } of records) {

@@ -22,8 +22,8 @@ import { project, queryReadModels, type AnyProjection } from "../core/projection
 import type { EventRecord } from "../core/records.js";
 import { redrive } from "../core/redrive.js";
 import { replayPage, type ReplayDeps, type ReplayMessage } from "../core/replay.js";
-import { loadJob, runReplay, type ReplayJobDeps } from "../core/replay-jobs.js";
-import { loadGenerations, partitionOf } from "../core/projections/index.js";
+import { cancelReplay, loadJob, runReplay, startReplay, type ReplayJobDeps } from "../core/replay-jobs.js";
+import { GENERATIONS_TTL_MS, loadGenerations, partitionOf } from "../core/projections/index.js";
 import type { QueueName, QueueSpec } from "../core/topology.js";
 import { referenceApp, replayProjector, routeSpec, topology } from "./support/app.js";
 import { makeHandler as makeRedriveRoute } from "../functions/redrive.js";
@@ -290,6 +290,24 @@ describe("a rebuild job", () => {
     expect(await models({ ...projection, name: partitionOf(projection.name, job!.generation) })).toEqual(live);
     // The generation it replaced is deleted.
     expect(await models(projection)).toEqual([]);
+  });
+
+  it("reads the log for a rebuild only once every projector's copy of the generations item names the new generation", async () => {
+    // Prepare: a rebuild just begun
+    const job = await startReplay(jobDeps(), { handler: openCarts.name, reset: true });
+
+    // Act: a turn that ends before GENERATIONS_TTL_MS has passed, then one after
+    const early = await runReplay(jobDeps(), job.key, { deadline: job.createdAt + GENERATIONS_TTL_MS / 2 });
+    const before = await loadJob(store, job.key);
+    await runReplay(jobDeps(), job.key, { deadline: job.createdAt + GENERATIONS_TTL_MS + 500 });
+    const after = await loadJob(store, job.key);
+    await cancelReplay(jobDeps(), job.key);
+
+    // Assess: a projector that read the item just before the rebuild began fed it nothing for up to
+    // that long, so what it projected must be in the log the rebuild reads: no earlier look at it
+    expect(early).toBe("continue");
+    expect(before).toMatchObject({ phase: "waiting-for-archive", revision: job.revision });
+    expect(after!.phase).not.toBe("waiting-for-archive");
   });
 
   it("answers 400 naming the projections for an unknown handler, and writes nothing", async () => {

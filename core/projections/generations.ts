@@ -93,19 +93,31 @@ export const acceptsReplayInto = (generations: Generations | undefined, generati
 };
 
 /**
- * The partition a reader reads, per process cached for `ttlMs`. The
- * generation a swap replaces is kept current for longer than that (see
- * RETIRE_AFTER_MS in core/replay-jobs.ts), so a reader that has not heard of
- * the swap yet still reads a whole, current model.
+ * How long a process may act on a generations item it read: every reader
+ * and projector caches it this long. A replay job allows for it where a
+ * stale copy matters: it reads the log for a rebuild only this long after
+ * taking the new generation (so every live batch after that feeds it), keeps
+ * a replaced generation current at least this long after the swap, and
+ * deletes a dropped or retired generation only this long after no item
+ * names it any more.
  */
-export const servingPartitions = (store: Store, ttlMs = 1_000, clock: () => number = Date.now) => {
-  const cache = new Map<string, { partition: string; at: number }>();
-  return async (name: string): Promise<string> => {
+export const GENERATIONS_TTL_MS = 1_000;
+
+/** A projection's generations item, per process cached for `ttlMs`: one read a second, not one per batch or request. */
+export const generationsCache = (store: Store, { ttlMs = GENERATIONS_TTL_MS, consistent = true, clock = Date.now }: { ttlMs?: number; consistent?: boolean; clock?: () => number } = {}) => {
+  const cache = new Map<string, { generations: Generations | undefined; at: number }>();
+  return async (name: string): Promise<Generations | undefined> => {
     const hit = cache.get(name);
-    if (hit && clock() - hit.at < ttlMs) return hit.partition;
-    const generations = await loadGenerations(store, name, { consistent: false });
-    const partition = partitionOf(name, generations?.serving.generation ?? 1);
-    cache.set(name, { partition, at: clock() });
-    return partition;
+    if (hit && clock() - hit.at < ttlMs) return hit.generations;
+    const at = clock();
+    const generations = await loadGenerations(store, name, { consistent });
+    cache.set(name, { generations, at });
+    return generations;
   };
+};
+
+/** The partition a reader reads (eventually consistent, cached: a replaced generation stays current past the cache's life). */
+export const servingPartitions = (store: Store, ttlMs = GENERATIONS_TTL_MS, clock: () => number = Date.now) => {
+  const generationsOf = generationsCache(store, { ttlMs, consistent: false, clock });
+  return async (name: string): Promise<string> => partitionOf(name, (await generationsOf(name))?.serving.generation ?? 1);
 };

@@ -7,6 +7,8 @@ export {
   acceptsReplayInto,
   ensureGenerations,
   GENERATIONS,
+  GENERATIONS_TTL_MS,
+  generationsCache,
   inGeneration,
   initialGenerations,
   liveGenerations,
