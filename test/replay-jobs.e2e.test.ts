@@ -1,9 +1,11 @@
 // Replay jobs on the local stack, over HTTP: a rebuild under live traffic that
 // readers never see partial, a job that survives a restart mid-way, and a
 // projection whose new version is rebuilt at the next start.
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { app } from "../core/app.js";
 import { expandApp } from "../core/app-definition.js";
@@ -20,6 +22,7 @@ import { stopLocalStack } from "./support/local-stack.js";
 import { eventually, sleep } from "./support/wait.js";
 
 const USER = "u-1";
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Events in the archive, every object read. */
 const archivedEvents = async (stack: LocalStack) => {
@@ -207,6 +210,42 @@ describe("a rebuild under live traffic", () => {
       expect(await queryReadModels(stack!.store, { name: partitionOf("open-carts", first.body.generation) })).toEqual([]),
     );
     slowArchive = false;
+  });
+
+  it("npm run replay: --detach returns while the job runs; following one that is cancelled meanwhile exits 1", { timeout: 120_000 }, async () => {
+    // Prepare: archive reads slowed, so each job is still running when it is looked at
+    slowArchive = true;
+    const api = apiAt(stack!.url);
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile("npm", ["run", "-s", "replay", "--", ...args, "--url", stack!.url], { cwd: ROOT, timeout: 90_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const runningRebuild = async () =>
+      ((await api.get("/admin/replays")).body.replays as Json[]).find((r) => r.handler === "open-carts" && r.state === "running");
+
+    // Act: a detached start, then a followed one cancelled as the CLI follows it
+    const detached = await cli("--handler", "open-carts", "--reset", "--detach");
+    const afterDetach = await runningRebuild();
+    if (afterDetach) await fetch(`${stack!.url}${afterDetach.statusUrl}`, { method: "DELETE" });
+    await eventually("the detached job ended", async () => expect(await runningRebuild()).toBeUndefined());
+    const following = cli("--handler", "open-carts", "--reset");
+    const followed = await eventually("the followed job running", async () => {
+      const job = await runningRebuild();
+      expect(job).toBeDefined();
+      return job;
+    }, { everyMs: 50 });
+    await fetch(`${stack!.url}${followed.statusUrl}`, { method: "DELETE" });
+    const ended = await following;
+    slowArchive = false;
+
+    // Assess
+    expect(detached.code, detached.stderr).toBe(0);
+    expect(afterDetach?.replayId).toBeDefined();
+    expect(detached.stdout).toContain(`replay ${afterDetach?.replayId} of open-carts started`);
+    expect(ended.code).toBe(1);
+    expect(ended.stdout).toContain(`replay ${followed.replayId} of open-carts: cancelled`);
   });
 });
 

@@ -186,3 +186,39 @@ describe("the batching window", () => {
     expect(batches).toEqual([["s:1", "s:2"]]);
   });
 });
+
+describe("a consumer's lag", () => {
+  it("is the age of the oldest record read and not yet handled, and 0 once it is handled", async () => {
+    // Prepare: records that arrived 5 s ago, and a handler that holds the batch until let go
+    const arrived = Date.now() - 5_000;
+    const shards = new Map<string, Shard>([["s", { records: ["s:1", "s:2"], closed: false }]]);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let delivered = false;
+    poller = startShardPoller({
+      consumer: "test",
+      source: { ...memorySource(shards), arrivalOf: () => arrived },
+      checkpoints: memoryCheckpoints(),
+      handler: async () => {
+        await held;
+        delivered = true;
+      },
+      batchSize: 10,
+      retryAttempts: 0,
+      onFailure: async () => {},
+      idleMs: 5,
+      discoverMs: 50,
+    });
+
+    // Act
+    await until("the batch in the handler", async () => (poller!.lagMs!() > 0 ? true : undefined), { timeoutMs: 5_000 });
+    const behind = poller.lagMs!();
+    release();
+    await until("the batch handled", async () => (delivered ? true : undefined), { timeoutMs: 5_000 });
+    await until("the lag back to 0", async () => (poller!.lagMs!() === 0 ? true : undefined), { timeoutMs: 5_000 });
+
+    // Assess
+    expect(behind).toBeGreaterThanOrEqual(5_000);
+    expect(poller.lagMs!()).toBe(0);
+  });
+});

@@ -58,6 +58,16 @@ afterAll(async () => {
 
 const open = (hash: string) => page.goto(`${stack.url}/console/${hash}`);
 
+/** Starts a rebuild of `handler` with the Replays page's form; answers the job's row. */
+const startRebuildFromPage = async (handler: string) => {
+  await open("#/replays");
+  await page.getByTestId("replay-form").locator("select[name=handler]").selectOption(handler);
+  await page.getByTestId("replay-form").getByRole("button", { name: "Start" }).click();
+  await expect.poll(() => page.getByTestId("replay-said").textContent()).toContain("started");
+  const id = (await page.getByTestId("replay-said").textContent())!.replace("started ", "");
+  return page.locator(`tr[data-replay="${id}"]`);
+};
+
 /** Sends a cart command through the form; answers the result's text. */
 const sendThroughForm = async (command: string, cartId: string, payload: Record<string, string> = {}) => {
   await open("#/send");
@@ -202,17 +212,12 @@ describe("the console on the open local stack", () => {
     expect(error).toContain("open-carts is failing on purpose");
     expect(said).toContain("moved 1");
     const openCarts = (await fetch(`${stack.url}/carts?status=open`).then((r) => r.json())) as { carts: { cartId: string }[] };
-    expect(openCarts.carts.map((c: { cartId: string }) => c.cartId)).toContain("b-2");
+    expect(openCarts.carts.map((c) => c.cartId)).toContain("b-2");
   });
 
   it("starts a rebuild from the page and follows it to its end", async () => {
     // Act
-    await open("#/replays");
-    await page.getByTestId("replay-form").locator("select[name=handler]").selectOption("cart-summary");
-    await page.getByTestId("replay-form").getByRole("button", { name: "Start" }).click();
-    await expect.poll(() => page.getByTestId("replay-said").textContent()).toContain("started");
-    const id = (await page.getByTestId("replay-said").textContent())!.replace("started ", "");
-    const row = page.locator(`tr[data-replay="${id}"]`);
+    const row = await startRebuildFromPage("cart-summary");
     await expect.poll(() => row.locator("td.state").textContent(), { timeout: 60_000 }).toContain("done");
     await shoot("replays");
 
@@ -226,12 +231,7 @@ describe("the console's replays, cancelled", () => {
   it("cancels a running rebuild from the page; the serving read models stay", async () => {
     // Prepare: archive reads slowed, so the rebuild is still sending when it is cancelled
     slowArchive = true;
-    await open("#/replays");
-    await page.getByTestId("replay-form").locator("select[name=handler]").selectOption("open-carts");
-    await page.getByTestId("replay-form").getByRole("button", { name: "Start" }).click();
-    await expect.poll(() => page.getByTestId("replay-said").textContent()).toContain("started");
-    const id = (await page.getByTestId("replay-said").textContent())!.replace("started ", "");
-    const row = page.locator(`tr[data-replay="${id}"]`);
+    const row = await startRebuildFromPage("open-carts");
 
     // Act
     await row.getByRole("button", { name: "Cancel" }).click();

@@ -314,6 +314,20 @@ describe("api", () => {
   });
 });
 
+describe("on deploy", () => {
+  it("runs the on-deploy function when the stack is created and whenever a projection's version changes", () => {
+    const scripts = ofType("Custom::SSTScript");
+    expect(scripts).toHaveLength(1);
+    const { Version, UserCreateFunction, UserUpdateFunction } = scripts[0]![1].Properties;
+    const fn = functionIdFor("on deploy");
+    // The custom resource changes, so the script runs again, exactly when the versions do.
+    expect(Version).toBe(JSON.stringify(expanded.topology.projectionVersions));
+    expect(Object.keys(expanded.topology.projectionVersions).sort()).toEqual([...expanded.topology.projections].sort());
+    expect(refId(UserCreateFunction)).toBe(fn);
+    expect(refId(UserUpdateFunction)).toBe(fn);
+  });
+});
+
 describe("api authorization", () => {
   const routeResources = () => ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties);
   const jwtAuthorizers = () => ofType("AWS::ApiGatewayV2::Authorizer").filter(([, a]) => a.Properties.AuthorizerType === "JWT");
