@@ -62,9 +62,12 @@ const open = (hash: string) => page.goto(`${stack.url}/console/${hash}`);
 const startRebuildFromPage = async (handler: string) => {
   await open("#/replays");
   await page.getByTestId("replay-form").locator("select[name=handler]").selectOption(handler);
+  // The page may still say what the last start said (a hash change does not reload it): wait for this one's.
+  const before = await page.getByTestId("replay-said").textContent().catch(() => "");
   await page.getByTestId("replay-form").getByRole("button", { name: "Start" }).click();
-  await expect.poll(() => page.getByTestId("replay-said").textContent()).toContain("started");
+  await expect.poll(() => page.getByTestId("replay-said").textContent()).toMatch(/^started /);
   const id = (await page.getByTestId("replay-said").textContent())!.replace("started ", "");
+  expect(`started ${id}`).not.toBe(before);
   return page.locator(`tr[data-replay="${id}"]`);
 };
 

@@ -46,6 +46,7 @@ export const Replays = () => {
   }, []);
   const start = async (e: Event) => {
     e.preventDefault();
+    setSaid("starting…");
     const answer = await post("/admin/replays", { handler: form.handler, ...(form.reset ? { reset: true } : {}) });
     setSaid(answer.status === 202 ? `started ${answer.body.replayId}` : problemOf(answer));
     await load();
